@@ -1,0 +1,79 @@
+"""The composition root: builds the ASGI application from a database and options.
+
+The only place where the identity side, the storage and the HTTP framework are wired together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from d365local.clock import Clock, SystemClock
+from d365local.identity.http import IdentityHttp
+from d365local.identity.secret_hash import SecretHasher
+from d365local.identity.signing import KeyRingCache
+from d365local.identity.token_service import TokenService
+from d365local.store.database import Database
+from d365local.store.directory_cache import CachedDirectoryReader
+from d365local.store.replay_sql import SqlReplayGuard
+
+log = logging.getLogger("d365local")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    reject_assertion_replay: bool = False
+
+
+def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
+    clock = clock or SystemClock()
+    reader = CachedDirectoryReader(database.directory)
+    keys = KeyRingCache(reader.signing_keys)
+    replay_guard = SqlReplayGuard(database.engine, clock) if options.reject_assertion_replay else None
+    tokens = TokenService(
+        reader,
+        keys,
+        SecretHasher(database.settings.secret_hash_key()),
+        clock,
+        replay_guard=replay_guard,
+        random_bytes=os.urandom,
+    )
+    authority = _PublicUrl(database, reader)
+    identity = IdentityHttp(tokens, reader, keys, authority, clock, before_request=authority.sync)
+    app = Starlette(routes=identity.routes(), exception_handlers={404: _not_found, 405: _method_not_allowed})
+    return app
+
+
+class _PublicUrl:
+    """The public base URL as stored by ``serve``, re-read whenever the directory changes."""
+
+    def __init__(self, database: Database, reader: CachedDirectoryReader) -> None:
+        self._database = database
+        self._reader = reader
+        self._generation = -1
+        self._url = database.settings.public_base_url()
+
+    def sync(self) -> None:
+        generation = self._reader.sync()
+        if generation != self._generation:
+            self._url = self._database.settings.public_base_url()
+            self._generation = generation
+
+    def __call__(self) -> str:
+        return self._url
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "not_found", "error_description": f"No endpoint at {request.url.path}."}, 404)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error": "method_not_allowed", "error_description": f"{request.method} is not allowed on {request.url.path}."},
+        405,
+    )

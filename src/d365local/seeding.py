@@ -1,0 +1,170 @@
+"""The starter environment and seed files: what a fresh database holds before anyone runs an admin command.
+
+Starter: tenant "Contoso" (``contoso.onmicrosoft.com``), the default org ``contoso`` at the public base URL, and the
+app "d365local starter" with a secret and a granted Dynamics CRM permission. ``D365LOCAL_TENANT_ID`` /
+``D365LOCAL_CLIENT_ID`` / ``D365LOCAL_CLIENT_SECRET`` fix its ids and secret for CI. A seed file (YAML) adds
+tenants, apps with fixed ids and secrets, users, owners and orgs; applying it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from d365local.identity.admin import AdminError, DirectoryAdmin
+from d365local.identity.errors import IdentityError
+from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant
+from d365local.store.directory_sql import SqlDirectory
+from d365local.store.settings_sql import SqlSettings
+
+STARTER_TENANT = "Contoso"
+STARTER_ORG = "contoso"
+STARTER_APP = "d365local starter"
+_STARTER_MARKER = "starter"
+
+
+class SeedError(ValueError):
+    """A seed file or fixed credential that cannot be applied; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class StarterCredentials:
+    tenant_id: str
+    client_id: str
+    client_secret: str | None
+    """Known only when just created or fixed by the environment; otherwise it lives in credentials.env."""
+
+
+def seed_starter(
+    admin: DirectoryAdmin, directory: SqlDirectory, settings: SqlSettings, env: Mapping[str, str]
+) -> StarterCredentials:
+    """Create the starter environment once per database; with fixed credentials, make sure they exist."""
+    fixed_tenant = env.get("D365LOCAL_TENANT_ID") or None
+    fixed_client = env.get("D365LOCAL_CLIENT_ID") or None
+    fixed_secret = env.get("D365LOCAL_CLIENT_SECRET") or None
+    try:
+        marker = json.loads(settings.get(_STARTER_MARKER) or "null")
+        if (
+            marker is not None
+            and fixed_tenant in (None, marker["tenant_id"])
+            and fixed_client in (None, marker["app_id"])
+        ):
+            tenant_id, app_id, secret = marker["tenant_id"], marker["app_id"], None
+        else:
+            tenant = _ensure_tenant(admin, directory, STARTER_TENANT, fixed_tenant)
+            if not directory.has_default_organization():
+                admin.create_org(tenant.id, STARTER_ORG)
+            app = _ensure_app(admin, directory, tenant, STARTER_APP, fixed_client)
+            admin.add_permission(tenant.id, app.app_id, DYNAMICS_CRM_NAME, USER_IMPERSONATION)
+            admin.grant_consent(tenant.id, app.app_id)
+            secret = None if fixed_secret else admin.add_secret(tenant.id, app.app_id, description="starter").value
+            tenant_id, app_id = tenant.id, app.app_id
+            settings.put(_STARTER_MARKER, json.dumps({"tenant_id": tenant_id, "app_id": app_id}))
+        if fixed_secret:
+            admin.add_known_secret(tenant_id, app_id, fixed_secret, description="D365LOCAL_CLIENT_SECRET")
+            secret = fixed_secret
+    except (AdminError, IdentityError) as exc:
+        raise SeedError(f"cannot seed the starter environment: {exc}") from exc
+    return StarterCredentials(tenant_id, app_id, secret)
+
+
+def add_starter_secret(admin: DirectoryAdmin, credentials: StarterCredentials) -> StarterCredentials:
+    """A fresh secret for the starter app, when its value is known nowhere (e.g. a new data dir on a shared DB)."""
+    secret = admin.add_secret(credentials.tenant_id, credentials.client_id, description="credentials.env").value
+    return StarterCredentials(credentials.tenant_id, credentials.client_id, secret)
+
+
+def apply_seed_file(admin: DirectoryAdmin, directory: SqlDirectory, path: Path) -> None:
+    """Apply a YAML seed file idempotently."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SeedError(f"cannot read seed file {path}: {exc}") from exc
+    for index, entry in enumerate(_list(document, "tenants", "the file")):
+        where = f"tenants[{index}]"
+        try:
+            _apply_tenant(admin, directory, _mapping(entry, where))
+        except (AdminError, IdentityError, KeyError, TypeError) as exc:
+            raise SeedError(f"{path}: {where}: {exc}") from exc
+
+
+def _apply_tenant(admin: DirectoryAdmin, directory: SqlDirectory, entry: Mapping[str, Any]) -> None:
+    tenant = _ensure_tenant(admin, directory, str(entry["name"]), _optional_str(entry, "id"))
+    verified = {d.name for d in tenant.domains}
+    for domain in _list(entry, "domains", "a tenant"):
+        if str(domain).lower() not in verified:
+            raise SeedError(f"domain {domain} is not verified in tenant {tenant.display_name}; tenants get their extra "
+                            "domain at creation (tenant create --domain)")  # fmt: skip
+    known_users = {u.user_principal_name for u in admin.users(tenant.id)}
+    for upn in _list(entry, "users", "a tenant"):
+        if str(upn).lower() not in known_users:
+            admin.create_user(tenant.id, str(upn))
+    for org in _list(entry, "orgs", "a tenant"):
+        org_entry = _mapping(org, "orgs[]")
+        name = str(org_entry["name"]).lower()
+        if not any(o.name == name for o in directory.organizations()):
+            admin.create_org(tenant.id, name, org_id=_optional_str(org_entry, "id"))
+    for app_entry in _list(entry, "apps", "a tenant"):
+        _apply_app(admin, directory, tenant, _mapping(app_entry, "apps[]"))
+
+
+def _apply_app(admin: DirectoryAdmin, directory: SqlDirectory, tenant: Tenant, entry: Mapping[str, Any]) -> None:
+    app = _ensure_app(admin, directory, tenant, str(entry["name"]), _optional_str(entry, "appId"))
+    for secret in _list(entry, "secrets", "an app"):
+        admin.add_known_secret(tenant.id, app.app_id, str(secret), description="seed file")
+    for permission in _list(entry, "permissions", "an app"):
+        api, _, name = str(permission).rpartition("/")
+        admin.add_permission(tenant.id, app.app_id, api or DYNAMICS_CRM_NAME, name)
+    if entry.get("consent"):
+        admin.grant_consent(tenant.id, app.app_id)
+    for owner in _list(entry, "owners", "an app"):
+        admin.add_owner(tenant.id, app.app_id, str(owner))
+    if "disabled" in entry:
+        admin.set_app_disabled(tenant.id, app.app_id, bool(entry["disabled"]))
+
+
+def _ensure_tenant(admin: DirectoryAdmin, directory: SqlDirectory, name: str, tenant_id: str | None) -> Tenant:
+    if tenant_id is not None:
+        existing = directory.find_tenant(tenant_id)
+        if existing is not None:
+            return existing
+    else:
+        existing = next((t for t in directory.tenants() if t.display_name == name), None)
+        if existing is not None:
+            return existing
+    return admin.create_tenant(name, tenant_id=tenant_id)
+
+
+def _ensure_app(
+    admin: DirectoryAdmin, directory: SqlDirectory, tenant: Tenant, name: str, app_id: str | None
+) -> Application:
+    if app_id is not None:
+        existing = directory.find_home_application(app_id)
+        if existing is not None and existing.tenant_id != tenant.id:
+            raise SeedError(f"app {app_id} already exists in another tenant")
+    else:
+        existing = next((a for a in directory.applications(tenant.id) if a.display_name == name), None)
+    return existing or admin.create_app(tenant.id, name, app_id=app_id)
+
+
+def _list(entry: Any, key: str, what: str) -> list[Any]:
+    value = entry.get(key, []) if isinstance(entry, Mapping) else None
+    if not isinstance(value, list):
+        raise SeedError(f"'{key}' in {what} must be a list")
+    return value
+
+
+def _mapping(entry: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise SeedError(f"{where} must be a mapping with a 'name'")
+    return entry
+
+
+def _optional_str(entry: Mapping[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return None if value is None else str(value)

@@ -1,0 +1,242 @@
+"""Running ``d365local serve``: bind, prepare the installation, write credentials.env, then serve with uvicorn.
+
+Order matters for scripts: sockets are bound first (so ``--port 0`` knows its port), credentials.env is written
+before the server accepts connections, and the one "ready" line is printed only once the server answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
+
+from d365local.app import AppOptions, create_app
+from d365local.clock import SystemClock
+from d365local.credentials_file import FILE_NAME, read_credentials, write_credentials
+from d365local.identity.admin import DirectoryAdmin
+from d365local.identity.secret_hash import SecretHasher
+from d365local.seeding import StarterCredentials, add_starter_secret, apply_seed_file, seed_starter
+from d365local.store.database import Database, open_database
+from d365local.store.engine import exclusive
+from d365local.tls import TlsFiles, ensure_tls_files
+
+DEFAULT_PORT = 5443
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+_OPTIONS_ENV = "D365LOCAL_SERVE_OPTIONS"
+
+
+class ServeError(RuntimeError):
+    """The server cannot start as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    data_dir: Path
+    database_url: str | None = None
+    port: int = DEFAULT_PORT
+    host: str | None = None
+    """None binds 127.0.0.1 and ::1 (loopback only)."""
+    public_url: str | None = None
+    sans: tuple[str, ...] = ()
+    tls: bool = True
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    workers: int = 1
+    seed: bool = True
+    seed_file: Path | None = None
+    reject_assertion_replay: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    database: Database
+    public_url: str
+    tls: TlsFiles | None
+    credentials: Path | None
+
+
+def bind_sockets(options: ServeOptions) -> list[socket.socket]:
+    """Listen on the loopback addresses (or ``--host``) at one port; port 0 picks a free one for all of them."""
+    hosts = (options.host,) if options.host else LOOPBACK_HOSTS
+    sockets: list[socket.socket] = []
+    port = options.port
+    try:
+        for host in hosts:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                sock.close()
+                if host == "::1" and options.host is None:
+                    continue  # no IPv6 loopback on this machine: IPv4 alone is fine
+                raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from exc
+            sock.listen(2048)
+            sock.set_inheritable(True)
+            port = sock.getsockname()[1]
+            sockets.append(sock)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def public_url_for(options: ServeOptions, port: int) -> str:
+    if options.public_url:
+        return options.public_url.rstrip("/")
+    return f"{'https' if options.tls else 'http'}://localhost:{port}"
+
+
+def prepare(options: ServeOptions, port: int, env: Mapping[str, str]) -> Prepared:
+    """Migrate, seed (once per database, under the start-up lock), TLS files, credentials.env."""
+    public_url = public_url_for(options, port)
+    database = open_database(options.data_dir, options.database_url)
+    clock = SystemClock()
+    admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
+    starter: StarterCredentials | None = None
+    with exclusive(database.engine):
+        database.directory.set_public_base_url(public_url)
+        admin.ensure_signing_key()
+        if options.seed_file is not None:
+            apply_seed_file(admin, database.directory, options.seed_file)
+        if options.seed:
+            starter = seed_starter(admin, database.directory, database.settings, env)
+    tls = _tls_files(options, public_url)
+    credentials = None
+    if starter is not None:
+        credentials = options.data_dir / FILE_NAME
+        _write_credentials_env(credentials, admin, starter, public_url, database, tls)
+    return Prepared(database, public_url, tls, credentials)
+
+
+def _tls_files(options: ServeOptions, public_url: str) -> TlsFiles | None:
+    if not options.tls or options.tls_cert is not None:
+        return None
+    host = public_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    return ensure_tls_files(options.data_dir, hosts=(host, *options.sans))
+
+
+def _write_credentials_env(
+    path: Path,
+    admin: DirectoryAdmin,
+    starter: StarterCredentials,
+    public_url: str,
+    database: Database,
+    tls: TlsFiles | None,
+) -> None:
+    previous = read_credentials(path)
+    secret = starter.client_secret
+    if secret is None and previous.get("AZURE_CLIENT_ID") == starter.client_id:
+        secret = previous.get("AZURE_CLIENT_SECRET")
+    if secret is None:
+        secret = add_starter_secret(admin, starter).client_secret
+    default_org = next((o for o in database.directory.organizations(starter.tenant_id) if o.url == public_url), None)
+    values = {
+        "AZURE_TENANT_ID": starter.tenant_id,
+        "AZURE_CLIENT_ID": starter.client_id,
+        "AZURE_CLIENT_SECRET": secret or "",
+        "AZURE_AUTHORITY_HOST": public_url,
+        "DATAVERSE_URL": default_org.url if default_org else public_url,
+    }
+    if tls is not None:
+        bundle = str(tls.bundle.resolve())
+        values |= {"REQUESTS_CA_BUNDLE": bundle, "SSL_CERT_FILE": bundle, "CURL_CA_BUNDLE": bundle}
+    write_credentials(path, values)
+
+
+def _uvicorn_config(app: Starlette | str, options: ServeOptions, tls: TlsFiles | None) -> uvicorn.Config:
+    cert = options.tls_cert or (tls.cert if tls else None)
+    key = options.tls_key or (tls.key if tls else None)
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=options.workers,
+        ssl_certfile=str(cert) if options.tls and cert else None,
+        ssl_keyfile=str(key) if options.tls and key else None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+def worker_app() -> Starlette:
+    """App factory for ``--workers N``: each worker process opens the database itself."""
+    options = _options_from_json(os.environ[_OPTIONS_ENV])
+    database = open_database(options.data_dir, options.database_url)
+    return create_app(database, AppOptions(options.reject_assertion_replay))
+
+
+def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[str], None]) -> None:
+    """Run until interrupted."""
+    sockets = bind_sockets(options)
+    try:
+        port = sockets[0].getsockname()[1]
+        prepared = prepare(options, port, env)
+        watcher = threading.Thread(
+            target=_announce_when_ready, args=(prepared, options, port, announce), name="d365local-ready", daemon=True
+        )
+        if options.workers > 1:
+            prepared.database.close()
+            os.environ[_OPTIONS_ENV] = _options_to_json(options)
+            config = _uvicorn_config("d365local.server:worker_app", options, prepared.tls)
+            watcher.start()
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            app = create_app(prepared.database, AppOptions(options.reject_assertion_replay))
+            config = _uvicorn_config(app, options, prepared.tls)
+            watcher.start()
+            uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def _announce_when_ready(
+    prepared: Prepared, options: ServeOptions, port: int, announce: Callable[[str], None], timeout: float = 60.0
+) -> None:
+    """Print the ready line once the server answers on its own port (a liveness probe, so no TLS verification)."""
+    host = options.host if options.host and options.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    probe = f"{'https' if options.tls else 'http'}://{netloc}/common/discovery/instance"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(probe, verify=False, timeout=2.0)  # noqa: S501 - liveness probe of our own loopback socket
+        except httpx.HTTPError:
+            time.sleep(0.05)
+            continue
+        where = f", credentials in {prepared.credentials}" if prepared.credentials else ""
+        announce(f"d365local ready at {prepared.public_url}{where}")
+        return
+
+
+def _options_to_json(options: ServeOptions) -> str:
+    return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(options).items()})
+
+
+def _options_from_json(text: str) -> ServeOptions:
+    raw = json.loads(text)
+    for name in ("data_dir", "tls_cert", "tls_key", "seed_file"):
+        if raw.get(name) is not None:
+            raw[name] = Path(raw[name])
+    raw["sans"] = tuple(raw.get("sans", ()))
+    return ServeOptions(**raw)

@@ -1,0 +1,1 @@
+"""SQL persistence (SQLite by default, PostgreSQL when asked) behind the domain's storage ports."""

@@ -1,0 +1,93 @@
+"""Opening the database: engine from a URL, SQLite pragmas, and migrations to the current schema.
+
+SQLite connections get WAL mode and a busy timeout so the CLI and a running server can write at once; migrations
+run under a lock (an advisory lock on PostgreSQL, a file lock next to a SQLite database) so concurrent starts are safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_STARTUP_LOCK_ID = 0x365_10CA1
+_MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+class DatabaseUrlError(ValueError):
+    """The --database-url cannot be used."""
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir.resolve() / 'd365local.db'}"
+
+
+def create_database_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUrlError("use sqlite:///path or postgresql+psycopg://user:password@host/db")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent, safe when several processes start together)."""
+    with exclusive(engine), engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine) -> Iterator[None]:
+    """Hold the installation-wide start-up lock (migrations, seeding) across processes and hosts."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({_STARTUP_LOCK_ID})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_STARTUP_LOCK_ID})")
+                connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
