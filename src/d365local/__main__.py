@@ -1,0 +1,5 @@
+"""``python -m d365local``."""
+
+from d365local.cli import main
+
+main()

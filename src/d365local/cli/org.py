@@ -1,0 +1,36 @@
+"""``d365local org``: Dynamics 365 organizations (each one a resource URL of Dynamics CRM in its tenant)."""
+
+from __future__ import annotations
+
+import click
+
+from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.directory_views import org_view
+
+
+@click.group("org")
+def org_group() -> None:
+    """Dynamics 365 organizations."""
+
+
+@org_group.command("create")
+@click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+@click.option("--name", required=True, help="Unique name: a lowercase DNS label.")
+@click.option("--id", "org_id", default=None, help="A fixed organization id (default: a new GUID).")
+@common_options
+def create(cli: CliContext, tenant: str, name: str, org_id: str | None) -> None:
+    """Create an organization; its URL is the public base URL (first org) or <base>/orgs/NAME."""
+    with cli.admin() as admin:
+        org = admin.create_org(tenant, name, org_id=org_id)
+    cli.emit(org_view(org), record(f"Organization {org.name}", org_view(org)))
+    cli.hint(f"Tokens for it: resource={org.url} (v1) or scope={org.url}/.default (v2).")
+
+
+@org_group.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's organizations.")
+@common_options
+def list_(cli: CliContext, tenant: str | None) -> None:
+    """List organizations and their URLs."""
+    with cli.admin() as admin:
+        views = [org_view(o) for o in admin.organizations(tenant)]
+    cli.emit(views, view_table("Organizations", views, ["name", "url", "id", "tenantId"]))

@@ -1,0 +1,59 @@
+"""``d365local serve``: run the token service (and, later, the Web API) on https://localhost:5443."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from d365local.cli.context import CliContext, common_options
+from d365local.server import DEFAULT_PORT, ServeOptions, serve
+
+
+@click.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="0 = a free port.")
+@click.option("--host", default=None, help="Bind address (default: 127.0.0.1 and ::1, loopback only).")
+@click.option("--public-url", default=None, help="Base URL clients use (default https://localhost:PORT).")
+@click.option("--san", "sans", multiple=True, help="Extra host name for the server certificate (repeatable).")
+@click.option("--no-tls", is_flag=True, help="Serve plain HTTP (msal and azure-identity refuse it).")
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--no-seed", is_flag=True, help="Do not create the starter tenant, org and app.")
+@click.option("--seed-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
+@click.option("--reject-assertion-replay", is_flag=True, help="Accept each client-assertion jti only once.")
+@common_options
+def serve_command(
+    cli: CliContext,
+    port: int,
+    host: str | None,
+    public_url: str | None,
+    sans: tuple[str, ...],
+    no_tls: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    workers: int,
+    no_seed: bool,
+    seed_file: Path | None,
+    reject_assertion_replay: bool,
+) -> None:
+    """Run the server until interrupted; prints one line when ready."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    options = ServeOptions(
+        data_dir=cli.data_dir,
+        database_url=cli.database_url,
+        port=port,
+        host=host,
+        public_url=public_url,
+        sans=sans,
+        tls=not no_tls,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        workers=workers,
+        seed=not no_seed,
+        seed_file=seed_file,
+        reject_assertion_replay=reject_assertion_replay,
+    )
+    serve(options, env=os.environ, announce=lambda line: click.echo(line, err=cli.json))
