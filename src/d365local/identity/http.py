@@ -95,10 +95,11 @@ class IdentityHttp:
             if request.method != "POST":
                 raise IdentityError(errors.POST_ONLY, method=request.method)
             body = await _read_limited(request)
+            self._before_request()
+            self._tokens.check_tenant(request.path_params["tenant"])
             token_request = parse_token_request(
                 endpoint, body, request.headers.get("content-type"), request.headers.get("authorization")
             )
-            self._before_request()
             context = TokenEndpointContext(request.path_params["tenant"], self._assertion_audience_ok)
             issued = self._tokens.issue(context, token_request)
         except IdentityError as error:

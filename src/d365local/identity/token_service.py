@@ -72,6 +72,11 @@ class TokenService:
         self._replay_guard = replay_guard
         self._random = random_bytes
 
+    def check_tenant(self, segment: str) -> None:
+        """Entra resolves the tenant in the path before it reads the body: 900023 / 90002 come first."""
+        if segment.lower() not in COMMON_TENANTS and segment.lower() != ORGANIZATIONS:
+            resolve_tenant(self._directory, segment)
+
     def issue(self, context: TokenEndpointContext, request: TokenRequest) -> IssuedToken:
         now = self._clock.now()
         tenant, app = self._tenant_and_app(context.tenant_segment, request.client_id)
