@@ -10,6 +10,7 @@ import click
 from d365local import __version__
 from d365local.cli.app import app_group
 from d365local.cli.context import root_context
+from d365local.cli.demo import demo_command
 from d365local.cli.keys import keys_group
 from d365local.cli.org import org_group
 from d365local.cli.serve import serve_command
@@ -47,6 +48,7 @@ for command in (
     env_command,
     ca_command,
     wait_command,
+    demo_command,
 ):
     cli.add_command(command)
 
