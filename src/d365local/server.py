@@ -113,10 +113,10 @@ def prepare(options: ServeOptions, port: int, env: Mapping[str, str]) -> Prepare
     with exclusive(database.engine):
         database.directory.set_public_base_url(public_url)
         admin.ensure_signing_key()
-        if options.seed_file is not None:
-            apply_seed_file(admin, database.directory, options.seed_file)
         if options.seed:
             starter = seed_starter(admin, database.directory, database.settings, env)
+        if options.seed_file is not None:
+            apply_seed_file(admin, database.directory, options.seed_file)
     tls = _tls_files(options, public_url)
     credentials = None
     if starter is not None:

@@ -102,6 +102,9 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+        server.process.wait(timeout=15)
+    if server.process.stdout is not None:
+        server.process.stdout.close()
 
 
 @pytest.fixture(scope="session")

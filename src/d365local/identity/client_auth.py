@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -72,6 +73,8 @@ def authenticate_assertion(
     except jwt.PyJWTError as exc:
         raise IdentityError(errors.ASSERTION_MALFORMED) from exc
     algorithm = header.get("alg")
+    if not isinstance(algorithm, str) or not algorithm:
+        raise IdentityError(errors.ASSERTION_MALFORMED)
     if algorithm not in SUPPORTED_ALGORITHMS:
         raise IdentityError(errors.ASSERTION_ALGORITHM, alg=str(algorithm)[:32])
     certificate = _certificate_for(app, certificates, header)
@@ -149,7 +152,8 @@ def _check_claims(app: Application, claims: dict[str, Any], policy: AssertionPol
 
 
 def _numeric_date(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A NumericDate (floats included, as msal sends); NaN and infinities are not dates."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 

@@ -22,7 +22,7 @@ def canonical_url(url: str) -> str | None:
         return None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host or parts.query or parts.fragment or parts.username:
+    if scheme not in _DEFAULT_PORTS or not host or parts.query or parts.fragment or "@" in parts.netloc:
         return None
     if host in _LOOPBACK:
         host = "localhost"

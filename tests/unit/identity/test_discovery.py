@@ -80,7 +80,10 @@ def test_issuers() -> None:
     assert v2_issuer(AUTHORITY, TENANT_ID) == f"{AUTHORITY}/{TENANT_ID}/v2.0"
 
 
-KEYS = [{"kty": "RSA", "use": "sig", "kid": "k1", "x5t": "k1", "n": "nn", "e": "AQAB", "x5c": ["MII"]}, {"kid": "k2"}]
+KEYS: list[dict[str, Any]] = [
+    {"kty": "RSA", "use": "sig", "kid": "k1", "x5t": "k1", "n": "nn", "e": "AQAB", "x5c": ["MII"]},
+    {"kid": "k2"},
+]
 
 
 def test_v2_key_set_adds_the_issuer_template() -> None:

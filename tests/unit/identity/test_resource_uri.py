@@ -38,16 +38,8 @@ def test_canonical_url(url: str, expected: str) -> None:
         pytest.param(ORG + "/#frag", id="fragment"),
         pytest.param("https://user@org.crm.dynamics.com", id="userinfo"),
         pytest.param("https://user:pw@org.crm.dynamics.com", id="userinfo-password"),
-        pytest.param(
-            "https://:pw@org.crm.dynamics.com",
-            id="userinfo-password-only",
-            marks=pytest.mark.xfail(reason="BUG: userinfo with an empty user name is accepted", strict=True),
-        ),
-        pytest.param(
-            "https://@org.crm.dynamics.com",
-            id="userinfo-empty",
-            marks=pytest.mark.xfail(reason="BUG: an empty userinfo '@' is accepted", strict=True),
-        ),
+        pytest.param("https://:pw@org.crm.dynamics.com", id="userinfo-password-only"),
+        pytest.param("https://@org.crm.dynamics.com", id="userinfo-empty"),
         pytest.param("ftp://org.crm.dynamics.com", id="ftp"),
         pytest.param("org.crm.dynamics.com", id="no-scheme"),
         pytest.param("https://", id="no-host"),

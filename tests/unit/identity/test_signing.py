@@ -19,7 +19,11 @@ from d365local.identity.model import SigningKey
 from d365local.identity.signing import KeyRing, KeyRingCache, new_signing_key
 
 NOW = 1_736_942_400.0
-CLAIMS = {"aud": "https://org.crm.dynamics.com/", "iss": "https://sts.windows.net/t/", "exp": NOW + 3600}
+CLAIMS: dict[str, Any] = {
+    "aud": "https://org.crm.dynamics.com/",
+    "iss": "https://sts.windows.net/t/",
+    "exp": NOW + 3600,
+}
 
 
 @pytest.fixture(scope="module")
