@@ -5,14 +5,15 @@ The only place where the identity side, the storage and the HTTP framework are w
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from d365local.access_log import AccessLog
 from d365local.clock import Clock, SystemClock
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
@@ -21,8 +22,6 @@ from d365local.identity.token_service import TokenService
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
 from d365local.store.replay_sql import SqlReplayGuard
-
-log = logging.getLogger("d365local")
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,11 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     )
     authority = _PublicUrl(database, reader)
     identity = IdentityHttp(tokens, reader, keys, authority, clock, before_request=authority.sync)
-    app = Starlette(routes=identity.routes(), exception_handlers={404: _not_found, 405: _method_not_allowed})
-    return app
+    return Starlette(
+        routes=identity.routes(),
+        middleware=[Middleware(AccessLog)],
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+    )
 
 
 class _PublicUrl:

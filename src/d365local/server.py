@@ -57,6 +57,8 @@ class ServeOptions:
     seed: bool = True
     seed_file: Path | None = None
     reject_assertion_replay: bool = False
+    log_level: str = "info"
+    """Access log and server messages (stderr): debug, info, warning or error."""
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,27 @@ def _uvicorn_config(app: Starlette | str, options: ServeOptions, tls: TlsFiles |
         workers=options.workers,
         ssl_certfile=str(cert) if options.tls and cert else None,
         ssl_keyfile=str(key) if options.tls and key else None,
-        log_level="warning",
-        access_log=False,
+        log_level=options.log_level,
+        log_config=_log_config(options.log_level),
+        access_log=False,  # uvicorn's access log prints query strings; d365local.access_log never does
         server_header=False,
         timeout_graceful_shutdown=5,
         h11_max_incomplete_event_size=64 * 1024,
     )
+
+
+def _log_config(level: str) -> dict[str, object]:
+    """uvicorn's messages and d365local's access log, on stderr, one line each."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "d365local": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+    }
 
 
 def worker_app() -> Starlette:

@@ -27,6 +27,17 @@ class Server:
     data_dir: Path
     credentials: dict[str, str]
     process: subprocess.Popen[str]
+    output: queue.Queue[str]
+    """Everything the server printed after its ready line (stdout and stderr)."""
+
+    def logged(self, timeout: float = 2.0) -> str:
+        """The server's output so far, once it stops growing for a moment."""
+        lines: list[str] = []
+        while True:
+            try:
+                lines.append(self.output.get(timeout=timeout if not lines else 0.3))
+            except queue.Empty:
+                return "".join(lines)
 
     @property
     def tenant_id(self) -> str:
@@ -93,7 +104,7 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     except queue.Empty:
         process.kill()
         pytest.fail(f"server did not become ready: {''.join(seen)}")
-    return Server(url, data_dir, read_credentials(data_dir / "credentials.env"), process)
+    return Server(url, data_dir, read_credentials(data_dir / "credentials.env"), process, lines)
 
 
 def stop_server(server: Server) -> None:

@@ -75,6 +75,19 @@ def test_token_errors_carry_the_code_and_a_hint(server: Server) -> None:
     assert "AADSTS7000215" in secret.stderr
 
 
+def test_access_log_never_shows_secrets(server: Server) -> None:
+    server.logged(timeout=0.3)
+    form = {"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret}
+    url = f"{server.url}/{server.tenant_id}/oauth2/token"
+    requests.post(url, data=form | {"resource": server.url}, verify=server.ca_bundle, timeout=10)
+    requests.get(url, params={"client_secret": server.client_secret}, verify=server.ca_bundle, timeout=10)
+    logged = server.logged()
+    assert f"POST /{server.tenant_id}/oauth2/token 200" in logged
+    assert f"GET /{server.tenant_id}/oauth2/token 400" in logged
+    assert server.client_secret not in logged
+    assert "client_secret" not in logged
+
+
 def test_env_shells_and_ca(server: Server) -> None:
     bash = server.cli("env")
     assert f"export AZURE_CLIENT_ID='{server.client_id}'" in bash.stdout

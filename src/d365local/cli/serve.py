@@ -23,6 +23,13 @@ from d365local.server import DEFAULT_PORT, ServeOptions, serve
 @click.option("--no-seed", is_flag=True, help="Do not create the starter tenant, org and app.")
 @click.option("--seed-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
 @click.option("--reject-assertion-replay", is_flag=True, help="Accept each client-assertion jti only once.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Access log (method, path, status; never query strings or bodies) on stderr.",
+)
 @common_options
 def serve_command(
     cli: CliContext,
@@ -37,6 +44,7 @@ def serve_command(
     no_seed: bool,
     seed_file: Path | None,
     reject_assertion_replay: bool,
+    log_level: str,
 ) -> None:
     """Run the server until interrupted; prints one line when ready."""
     if (tls_cert is None) != (tls_key is None):
@@ -55,5 +63,6 @@ def serve_command(
         seed=not no_seed,
         seed_file=seed_file,
         reject_assertion_replay=reject_assertion_replay,
+        log_level=log_level,
     )
     serve(options, env=os.environ, announce=lambda line: click.echo(line, err=cli.json))
