@@ -23,9 +23,9 @@ from d365local.identity.model import Tenant
 from d365local.identity.oauth import discovery
 from d365local.identity.oauth.responses import error_body, no_store_headers, token_body
 from d365local.identity.oauth.token_request import Endpoint, parse_token_request
-from d365local.identity.resource_uri import canonical_url
 from d365local.identity.signing import KeyRing
 from d365local.identity.token_service import ORGANIZATIONS, TokenEndpointContext, TokenService, resolve_tenant
+from d365local.urls import canonical_url
 
 MAX_BODY_BYTES = 64 * 1024
 """Token requests are a few hundred bytes (a few KB with an x5c chain); anything far larger is refused with 413."""

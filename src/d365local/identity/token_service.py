@@ -20,9 +20,9 @@ from d365local.identity.issuance import app_token_claims, token_times
 from d365local.identity.model import DYNAMICS_CRM_APP_ID, Application, Tenant
 from d365local.identity.oauth.responses import IssuedToken
 from d365local.identity.oauth.token_request import TokenRequest
-from d365local.identity.resource_uri import canonical_url
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRing
+from d365local.urls import canonical_url
 
 COMMON_TENANTS = frozenset({"common", "consumers"})
 ORGANIZATIONS = "organizations"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from d365local.identity.resource_uri import canonical_url, same_url
+from d365local.urls import canonical_url, same_url
 
 ORG = "https://org.crm.dynamics.com"
 

@@ -1,4 +1,4 @@
-"""Comparing resource URLs the way d365local promises: loopback aliases and a trailing slash are the same URL.
+"""Comparing URLs the way d365local promises (used by both the token service and the Web API): loopback aliases and a trailing slash are the same URL.
 
 ``localhost``, ``127.0.0.1`` and ``[::1]`` with the same port name the same server (DESIGN.md "URLs"); scheme and
 host compare case-insensitively and a default port or a trailing slash changes nothing. Anything else — ``http``
