@@ -1,4 +1,6 @@
-"""Comparing URLs the way d365local promises (used by both the token service and the Web API): loopback aliases and a trailing slash are the same URL.
+"""Comparing URLs as d365local promises: loopback aliases and a trailing slash name the same URL.
+
+Shared by the token service and the Web API (neither imports the other).
 
 ``localhost``, ``127.0.0.1`` and ``[::1]`` with the same port name the same server (DESIGN.md "URLs"); scheme and
 host compare case-insensitively and a default port or a trailing slash changes nothing. Anything else — ``http``
