@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from d365local.store import records_schema  # noqa: F401 - the Dataverse record tables belong to the schema
 from d365local.store.engine import create_database_engine, migrate
 from d365local.store.schema import metadata
 

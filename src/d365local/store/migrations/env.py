@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from d365local.store import records_schema  # noqa: F401 - registers the Dataverse record tables
 from d365local.store.schema import metadata
 
 connection = context.config.attributes["connection"]

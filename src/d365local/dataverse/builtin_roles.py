@@ -1,0 +1,25 @@
+"""The security roles every organization starts with."""
+
+from __future__ import annotations
+
+from d365local.dataverse.metadata import Catalog
+from d365local.dataverse.model import BASIC_USER, SYSTEM_ADMINISTRATOR, Access, Depth, RolePrivilege, privilege_name
+
+BUSINESS_TABLES = ("account", "contact", "lead", "opportunity", "task")
+DIRECTORY_TABLES = ("systemuser", "businessunit", "team", "role")
+
+
+def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
+    """System Administrator: everything, Global. Basic User: its own business records, and reading the directory."""
+    administrator = tuple(
+        RolePrivilege(privilege_name(access, table.schema_name), Depth.GLOBAL)
+        for table in catalog.entities
+        for access in Access
+    )
+    basic: list[RolePrivilege] = []
+    for table in catalog.entities:
+        if table.logical_name in BUSINESS_TABLES:
+            basic += [RolePrivilege(privilege_name(access, table.schema_name), Depth.BASIC) for access in Access]
+        elif table.logical_name in DIRECTORY_TABLES:
+            basic.append(RolePrivilege(privilege_name(Access.READ, table.schema_name), Depth.LOCAL))
+    return {SYSTEM_ADMINISTRATOR: administrator, BASIC_USER: tuple(basic)}
