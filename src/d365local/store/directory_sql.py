@@ -42,6 +42,10 @@ class SqlDirectory:
         self._engine = engine
         self._settings = SqlSettings(engine)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     # -- change signal ---------------------------------------------------------------------------------------
     def generation(self) -> int:
         with self._engine.connect() as conn:
