@@ -6,7 +6,9 @@ The only place where the identity side, the storage and the HTTP framework are w
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,13 +17,20 @@ from starlette.responses import JSONResponse, Response
 
 from d365local.access_log import AccessLog
 from d365local.clock import Clock, SystemClock
+from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.callers import CallerResolver
+from d365local.dataverse.http import WebApiHttp
+from d365local.dataverse.signing_keys import KeySet
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRingCache
 from d365local.identity.token_service import TokenService
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
+from d365local.store.generation_cache import GenerationCache
 from d365local.store.replay_sql import SqlReplayGuard
+from d365local.store.security_cache import CachedSecurityStore
+from d365local.store.security_sql import SqlSecurityStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,8 @@ class AppOptions:
 
 def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
     clock = clock or SystemClock()
-    reader = CachedDirectoryReader(database.directory)
+    cache = GenerationCache(database.directory.generation)
+    reader = CachedDirectoryReader(database.directory, cache)
     keys = KeyRingCache(reader.signing_keys)
     replay_guard = SqlReplayGuard(database.engine, clock) if options.reject_assertion_replay else None
     tokens = TokenService(
@@ -44,8 +54,13 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     )
     authority = _PublicUrl(database, reader)
     identity = IdentityHttp(tokens, reader, keys, authority, clock, before_request=authority.sync)
+    security = CachedSecurityStore(SqlSecurityStore(database.directory), cache)
+    # Dataverse trusts tokens through the published key set only, as real Dataverse trusts Entra.
+    published = KeySet(_PublishedKeys(keys), clock)
+    callers = CallerResolver(security, published, clock, lambda: (authority(),))
+    webapi = WebApiHttp(security, callers, BUILTIN_CATALOG, authority, before_request=authority.sync)
     return Starlette(
-        routes=identity.routes(),
+        routes=[*identity.routes(), *webapi.routes()],
         middleware=[Middleware(AccessLog)],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
@@ -68,6 +83,16 @@ class _PublicUrl:
 
     def __call__(self) -> str:
         return self._url
+
+
+class _PublishedKeys:
+    """The in-process ``SigningKeys`` adapter: the same JWKS document ``/common/discovery/keys`` serves."""
+
+    def __init__(self, keys: KeyRingCache) -> None:
+        self._keys = keys
+
+    def jwks(self) -> Mapping[str, Any]:
+        return {"keys": self._keys().public_jwks()}
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -1,9 +1,11 @@
 """The starter environment and seed files: what a fresh database holds before anyone runs an admin command.
 
-Starter: tenant "Contoso" (``contoso.onmicrosoft.com``), the default org ``contoso`` at the public base URL, and the
-app "d365local starter" with a secret and a granted Dynamics CRM permission. ``D365LOCAL_TENANT_ID`` /
+Starter: tenant "Contoso" (``contoso.onmicrosoft.com``), the default org ``contoso`` at the public base URL, the
+app "d365local starter" with a secret and a granted Dynamics CRM permission, and its application user with System
+Administrator. ``D365LOCAL_TENANT_ID`` /
 ``D365LOCAL_CLIENT_ID`` / ``D365LOCAL_CLIENT_SECRET`` fix its ids and secret for CI. A seed file (YAML) adds
-tenants, apps with fixed ids and secrets, users, owners and orgs; applying it twice changes nothing.
+tenants, apps with fixed ids and secrets, users, owners, orgs and application users with roles; applying it twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from d365local.dataverse.admin import DataverseAdmin, DataverseAdminError
+from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
 from d365local.identity.admin import AdminError, DirectoryAdmin
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant
@@ -41,7 +45,11 @@ class StarterCredentials:
 
 
 def seed_starter(
-    admin: DirectoryAdmin, directory: SqlDirectory, settings: SqlSettings, env: Mapping[str, str]
+    admin: DirectoryAdmin,
+    dataverse: DataverseAdmin,
+    directory: SqlDirectory,
+    settings: SqlSettings,
+    env: Mapping[str, str],
 ) -> StarterCredentials:
     """Create the starter environment once per database; with fixed credentials, make sure they exist."""
     fixed_tenant = env.get("D365LOCAL_TENANT_ID") or None
@@ -68,7 +76,11 @@ def seed_starter(
         if fixed_secret:
             admin.add_known_secret(tenant_id, app_id, fixed_secret, description="D365LOCAL_CLIENT_SECRET")
             secret = fixed_secret
-    except (AdminError, IdentityError) as exc:
+        dataverse.ensure_organizations()
+        starter_org = next((o for o in directory.organizations(tenant_id) if o.name == STARTER_ORG), None)
+        if starter_org is not None:
+            _ensure_app_user(admin, dataverse, tenant_id, app_id, starter_org.name, [SYSTEM_ADMINISTRATOR])
+    except (AdminError, IdentityError, DataverseAdminError) as exc:
         raise SeedError(f"cannot seed the starter environment: {exc}") from exc
     return StarterCredentials(tenant_id, app_id, secret)
 
@@ -79,7 +91,22 @@ def add_starter_secret(admin: DirectoryAdmin, credentials: StarterCredentials) -
     return StarterCredentials(credentials.tenant_id, credentials.client_id, secret)
 
 
-def apply_seed_file(admin: DirectoryAdmin, directory: SqlDirectory, path: Path) -> None:
+def _ensure_app_user(
+    admin: DirectoryAdmin, dataverse: DataverseAdmin, tenant_id: str, app_id: str, org: str, roles: list[str]
+) -> None:
+    """The application user of an app in an org, with at least these roles."""
+    app = admin.app(tenant_id, app_id)
+    existing = next((u for u in dataverse.application_users(org) if u.application_id == app.app_id.lower()), None)
+    if existing is None:
+        dataverse.create_application_user(
+            org, app.app_id, object_id=app.service_principal_id, full_name=app.display_name, roles=roles
+        )
+        return
+    for role in roles:
+        dataverse.assign_role(org, app.app_id, role)
+
+
+def apply_seed_file(admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, path: Path) -> None:
     """Apply a YAML seed file idempotently."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -88,12 +115,14 @@ def apply_seed_file(admin: DirectoryAdmin, directory: SqlDirectory, path: Path) 
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
         try:
-            _apply_tenant(admin, directory, _mapping(entry, where))
-        except (AdminError, IdentityError, KeyError, TypeError) as exc:
+            _apply_tenant(admin, dataverse, directory, _mapping(entry, where))
+        except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
 
 
-def _apply_tenant(admin: DirectoryAdmin, directory: SqlDirectory, entry: Mapping[str, Any]) -> None:
+def _apply_tenant(
+    admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, entry: Mapping[str, Any]
+) -> None:
     tenant = _ensure_tenant(admin, directory, str(entry["name"]), _optional_str(entry, "id"))
     verified = {d.name for d in tenant.domains}
     for domain in _list(entry, "domains", "a tenant"):
@@ -109,11 +138,14 @@ def _apply_tenant(admin: DirectoryAdmin, directory: SqlDirectory, entry: Mapping
         name = str(org_entry["name"]).lower()
         if not any(o.name == name for o in directory.organizations()):
             admin.create_org(tenant.id, name, org_id=_optional_str(org_entry, "id"))
+    dataverse.ensure_organizations()
     for app_entry in _list(entry, "apps", "a tenant"):
-        _apply_app(admin, directory, tenant, _mapping(app_entry, "apps[]"))
+        _apply_app(admin, dataverse, directory, tenant, _mapping(app_entry, "apps[]"))
 
 
-def _apply_app(admin: DirectoryAdmin, directory: SqlDirectory, tenant: Tenant, entry: Mapping[str, Any]) -> None:
+def _apply_app(
+    admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, tenant: Tenant, entry: Mapping[str, Any]
+) -> None:
     app = _ensure_app(admin, directory, tenant, str(entry["name"]), _optional_str(entry, "appId"))
     for secret in _list(entry, "secrets", "an app"):
         admin.add_known_secret(tenant.id, app.app_id, str(secret), description="seed file")
@@ -126,6 +158,11 @@ def _apply_app(admin: DirectoryAdmin, directory: SqlDirectory, tenant: Tenant, e
         admin.add_owner(tenant.id, app.app_id, str(owner))
     if "disabled" in entry:
         admin.set_app_disabled(tenant.id, app.app_id, bool(entry["disabled"]))
+    for user in _list(entry, "applicationUsers", "an app"):
+        if not isinstance(user, Mapping) or "org" not in user:
+            raise SeedError("each of an app's 'applicationUsers' is a mapping with 'org' (and optional 'roles')")
+        roles = [str(r) for r in _list(user, "roles", "an application user")]
+        _ensure_app_user(admin, dataverse, tenant.id, app.app_id, str(user["org"]), roles)
 
 
 def _ensure_tenant(admin: DirectoryAdmin, directory: SqlDirectory, name: str, tenant_id: str | None) -> Tenant:

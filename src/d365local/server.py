@@ -25,11 +25,14 @@ from uvicorn.supervisors import Multiprocess
 from d365local.app import AppOptions, create_app
 from d365local.clock import SystemClock
 from d365local.credentials_file import FILE_NAME, read_credentials, write_credentials
+from d365local.dataverse.admin import DataverseAdmin
+from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.seeding import StarterCredentials, add_starter_secret, apply_seed_file, seed_starter
 from d365local.store.database import Database, open_database
 from d365local.store.engine import exclusive
+from d365local.store.security_sql import SqlSecurityStore
 from d365local.tls import TlsFiles, ensure_tls_files
 
 DEFAULT_PORT = 5443
@@ -111,14 +114,16 @@ def prepare(options: ServeOptions, port: int, env: Mapping[str, str]) -> Prepare
     database = open_database(options.data_dir, options.database_url)
     clock = SystemClock()
     admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
+    dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
     starter: StarterCredentials | None = None
     with exclusive(database.engine):
         database.directory.set_public_base_url(public_url)
         admin.ensure_signing_key()
         if options.seed:
-            starter = seed_starter(admin, database.directory, database.settings, env)
+            starter = seed_starter(admin, dataverse, database.directory, database.settings, env)
         if options.seed_file is not None:
-            apply_seed_file(admin, database.directory, options.seed_file)
+            apply_seed_file(admin, dataverse, database.directory, options.seed_file)
+        dataverse.ensure_organizations()
     tls = _tls_files(options, public_url)
     credentials = None
     if starter is not None:

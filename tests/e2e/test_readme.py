@@ -13,10 +13,13 @@ import pytest
 import yaml
 
 from d365local.clock import SystemClock
+from d365local.dataverse.admin import DataverseAdmin
+from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.seeding import apply_seed_file
 from d365local.store.database import open_database
+from d365local.store.security_sql import SqlSecurityStore
 from tests.e2e.conftest import Server, clean_environment
 
 pytestmark = pytest.mark.e2e
@@ -61,8 +64,9 @@ def test_seed_file_example_applies_twice(tmp_path: Path) -> None:
     database = open_database(tmp_path)
     try:
         admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), SystemClock())
-        apply_seed_file(admin, database.directory, path)
-        apply_seed_file(admin, database.directory, path)
+        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, SystemClock())
+        apply_seed_file(admin, dataverse, database.directory, path)
+        apply_seed_file(admin, dataverse, database.directory, path)
         (tenant,) = admin.tenants()
         (app,) = admin.apps(tenant.id)
         assert app.app_id == yaml.safe_load(seed)["tenants"][0]["apps"][0]["appId"]

@@ -6,7 +6,7 @@ Each step fails the way Dataverse does: 401 for the token, 403 0x80072560 for an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from d365local.clock import Clock
@@ -32,17 +32,20 @@ class AuthorizedCaller:
 class CallerResolver:
     """Turns ``Authorization`` headers into callers; reads go through the (change-signal-validated) store."""
 
-    def __init__(self, store: SecurityStore, keys: KeySet, clock: Clock, authorities: Sequence[str]) -> None:
+    def __init__(
+        self, store: SecurityStore, keys: KeySet, clock: Clock, authorities: Callable[[], Sequence[str]]
+    ) -> None:
         self._store = store
         self._keys = keys
         self._clock = clock
         self._authorities = authorities
+        """Authority URLs whose v2 issuer is accepted (read per request: the public base URL can change)."""
 
     def resolve(self, organization: Organization, authorization: str | None) -> AuthorizedCaller:
         token = bearer_token(authorization)
         caller = validate(
             token,
-            Audience(organization.tenant_id, organization.url, self._authorities),
+            Audience(organization.tenant_id, organization.url, self._authorities()),
             self._keys,
             self._clock.now(),
         )
