@@ -9,15 +9,19 @@ import click
 
 from d365local import __version__
 from d365local.cli.app import app_group
+from d365local.cli.appuser import appuser_group
 from d365local.cli.context import root_context
 from d365local.cli.demo import demo_command
 from d365local.cli.keys import keys_group
 from d365local.cli.org import org_group
+from d365local.cli.role import role_group
 from d365local.cli.serve import serve_command
 from d365local.cli.tenant import tenant_group
 from d365local.cli.token import token_command
 from d365local.cli.tools import ca_command, env_command, wait_command
 from d365local.cli.user import user_group
+from d365local.cli.whoami import whoami_command
+from d365local.dataverse.admin import DataverseAdminError
 from d365local.identity.admin import AdminError
 from d365local.identity.errors import IdentityError
 from d365local.seeding import SeedError
@@ -42,9 +46,12 @@ for command in (
     app_group,
     user_group,
     org_group,
+    appuser_group,
+    role_group,
     keys_group,
     serve_command,
     token_command,
+    whoami_command,
     env_command,
     ca_command,
     wait_command,
@@ -67,7 +74,7 @@ def main() -> None:
         hint = f"\nhint: {exc.code.hint}" if exc.code.hint else ""
         click.echo(f"error: {exc.message}{hint}", err=True)
         sys.exit(1)
-    except (AdminError, SeedError, ServeError, DuplicateError, DatabaseUrlError) as exc:
+    except (AdminError, DataverseAdminError, SeedError, ServeError, DuplicateError, DatabaseUrlError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -20,8 +20,9 @@ def org_group() -> None:
 @common_options
 def create(cli: CliContext, tenant: str, name: str, org_id: str | None) -> None:
     """Create an organization; its URL is the public base URL (first org) or <base>/orgs/NAME."""
-    with cli.admin() as admin:
+    with cli.admins() as (admin, dataverse):
         org = admin.create_org(tenant, name, org_id=org_id)
+        dataverse.ensure_organizations()
     cli.emit(org_view(org), record(f"Organization {org.name}", org_view(org)))
     cli.hint(f"Tokens for it: resource={org.url} (v1) or scope={org.url}/.default (v2).")
 
