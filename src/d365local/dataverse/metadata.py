@@ -105,6 +105,11 @@ class AttributeDefinition:
         return self.logical_name[:1].upper() + self.logical_name[1:]
 
     @property
+    def type_column(self) -> str:
+        """Where a polymorphic lookup (several targets) keeps the target table's logical name."""
+        return f"{self.logical_name}_type"
+
+    @property
     def lookup_property(self) -> str:
         """The Web API's read-only ``_<name>_value`` property of a lookup."""
         return f"_{self.logical_name}_value"

@@ -1,15 +1,20 @@
-"""The storage port of the Dataverse side: organizations, application users, roles and their privileges.
+"""The storage ports of the Dataverse side: security (orgs, application users, roles) and records.
 
-``d365local.store`` implements it on SQL; Dataverse code never imports storage. Records have their own port in
-``records`` (they need the metadata to be stored).
+``d365local.store`` implements it on SQL; Dataverse code never imports storage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from d365local.dataverse.metadata import EntityDefinition
 from d365local.dataverse.model import ApplicationUser, Organization, Role, RolePrivilege
+from d365local.dataverse.odata.filter_ast import Expression
+from d365local.dataverse.odata.query_options import OrderBy
+from d365local.dataverse.security import Grant
 
 
 class SecurityStore(Protocol):
@@ -40,3 +45,42 @@ class SecurityStore(Protocol):
     def assign_role(self, user_id: str, role_id: str) -> None: ...
 
     def remove_role(self, user_id: str, role_id: str) -> bool: ...
+
+
+Row = dict[str, Any]
+"""A record as stored: logical column name → value (and ``<lookup>_type`` for polymorphic lookups)."""
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """A read of many rows: filter, order, window, and the reach of the caller's Read privilege."""
+
+    filter: Expression | None = None
+    orderby: tuple[OrderBy, ...] = ()
+    limit: int | None = None
+    offset: int = 0
+    grant: Grant | None = None
+    """None = every row; otherwise only rows the grant allows (Basic: owned, Local: same business unit)."""
+    user_id: str = ""
+    business_unit_id: str = ""
+    now: float = 0.0
+
+
+class RecordStore(Protocol):
+    def insert(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> None:
+        """Raises DataverseError DUPLICATE_RECORD / DUPLICATE_KEY on a taken id or alternate key."""
+
+    def fetch(self, entity: EntityDefinition, org_id: str, record_id: str) -> Row | None: ...
+
+    def fetch_by_key(self, entity: EntityDefinition, org_id: str, key: Mapping[str, Any]) -> Row | None: ...
+
+    def update(self, entity: EntityDefinition, org_id: str, record_id: str, values: Mapping[str, Any]) -> None: ...
+
+    def delete(self, entity: EntityDefinition, org_id: str, record_id: str) -> bool: ...
+
+    def select(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Row]: ...
+
+    def count(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> int: ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """All record writes inside happen together or not at all (change sets, CreateMultiple)."""

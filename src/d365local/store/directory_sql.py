@@ -58,11 +58,7 @@ class SqlDirectory:
         """A write transaction that bumps the change counter first (and so takes the writer lock)."""
         try:
             with self._engine.begin() as conn:
-                conn.execute(
-                    update(t.change_counter)
-                    .where(t.change_counter.c.id == 1)
-                    .values(generation=t.change_counter.c.generation + 1)
-                )
+                self.bump(conn)
                 yield conn
         except IntegrityError as exc:
             raise DuplicateError(str(exc.orig)) from exc
@@ -73,6 +69,15 @@ class SqlDirectory:
             updated = conn.execute(update(t.settings).where(t.settings.c.name == PUBLIC_BASE_URL).values(value=url))
             if updated.rowcount == 0:
                 conn.execute(insert(t.settings).values(name=PUBLIC_BASE_URL, value=url))
+
+    @staticmethod
+    def bump(conn: Connection) -> None:
+        """Tell every server that cached directory or security data is stale (part of the caller's transaction)."""
+        conn.execute(
+            update(t.change_counter)
+            .where(t.change_counter.c.id == 1)
+            .values(generation=t.change_counter.c.generation + 1)
+        )
 
     # -- tenants ---------------------------------------------------------------------------------------------
     def find_tenant(self, key: str) -> Tenant | None:

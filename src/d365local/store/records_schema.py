@@ -31,8 +31,6 @@ from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Cat
 from d365local.store.schema import GUID, metadata
 
 RECORD_TABLE_PREFIX = "dv_"
-LOOKUP_TYPE_SUFFIX = "_type"
-"""Companion column naming the target table of a polymorphic lookup (Customer, Owner, regarding)."""
 MEMO_AS_TEXT_OVER = 4000
 
 
@@ -75,7 +73,7 @@ def build_record_table(entity: EntityDefinition) -> Table:
         columns.append(Column(attribute.logical_name, _sql_type(attribute), nullable=True))
         if attribute.type.is_lookup:
             if len(attribute.targets) > 1:
-                columns.append(Column(attribute.logical_name + LOOKUP_TYPE_SUFFIX, String(64), nullable=True))
+                columns.append(Column(attribute.type_column, String(64), nullable=True))
             indexes.append(Index(f"ix_{name}_{attribute.logical_name}", attribute.logical_name))
         if attribute.type is AttributeType.UNIQUEIDENTIFIER:
             indexes.append(Index(f"ix_{name}_{attribute.logical_name}", attribute.logical_name))

@@ -1,0 +1,172 @@
+"""Dataverse records on SQL (implements ``dataverse.storage.RecordStore``): one table per Dataverse table.
+
+Filters and sorts run in the database (``odata_sql``, bound parameters only); the caller's Read depth becomes a
+WHERE clause. ``atomic()`` gives change sets and bulk operations one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from d365local.dataverse import errors
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.metadata import Catalog, EntityDefinition
+from d365local.dataverse.model import Depth
+from d365local.dataverse.storage import RecordQuery, Row
+from d365local.store.odata_sql import FilterContext, compile_filter, resolve_column
+
+_SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
+"""Tables whose rows the security cache reads: writing them through the Web API is an admin change."""
+
+
+class SqlRecordStore:
+    def __init__(
+        self, engine: Engine, catalog: Catalog, tables: dict[str, Table], bump_generation: Callable[[Connection], None]
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._tables = tables
+        self._bump = bump_generation
+        self._transaction: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+            "records_tx", default=None
+        )
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        if self._transaction.get() is not None:
+            yield
+            return
+        with self._engine.begin() as conn:
+            token = self._transaction.set(conn)
+            try:
+                yield
+            finally:
+                self._transaction.reset(token)
+
+    @contextlib.contextmanager
+    def _connection(self, *, write: bool = False) -> Iterator[Connection]:
+        current = self._transaction.get()
+        if current is not None:
+            yield current
+            return
+        if write:
+            with self._engine.begin() as conn:
+                yield conn
+        else:
+            with self._engine.connect() as conn:
+                yield conn
+
+    def _table(self, entity: EntityDefinition) -> Table:
+        return self._tables[entity.logical_name]
+
+    def insert(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> None:
+        table = self._table(entity)
+        try:
+            with self._connection(write=True) as conn, conn.begin_nested():
+                conn.execute(insert(table).values(orgid=org_id, **values))
+                self._after_write(conn, entity)
+        except IntegrityError as exc:
+            raise self._duplicate(entity, org_id, values) from exc
+
+    def _duplicate(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> DataverseError:
+        for key in entity.alternate_keys:
+            existing = self.fetch_by_key(entity, org_id, {k: values.get(k) for k in key})
+            if existing is not None and all(values.get(k) is not None for k in key):
+                shown = ",".join(str(values.get(k)) for k in key)
+                return DataverseError(errors.DUPLICATE_KEY, values=shown, key=f"{entity.logical_name}_{'_'.join(key)}")
+        return DataverseError(errors.DUPLICATE_RECORD)
+
+    def fetch(self, entity: EntityDefinition, org_id: str, record_id: str) -> Row | None:
+        table = self._table(entity)
+        with self._connection() as conn:
+            row = conn.execute(
+                select(table).where(table.c[entity.primary_id] == record_id, table.c.orgid == org_id)
+            ).first()
+        return dict(row._mapping) if row is not None else None
+
+    def fetch_by_key(self, entity: EntityDefinition, org_id: str, key: Mapping[str, Any]) -> Row | None:
+        table = self._table(entity)
+        conditions = [table.c.orgid == org_id, *(table.c[name] == value for name, value in key.items())]
+        with self._connection() as conn:
+            row = conn.execute(select(table).where(*conditions).limit(2)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def update(self, entity: EntityDefinition, org_id: str, record_id: str, values: Mapping[str, Any]) -> None:
+        table = self._table(entity)
+        try:
+            with self._connection(write=True) as conn, conn.begin_nested():
+                conn.execute(
+                    update(table)
+                    .where(table.c[entity.primary_id] == record_id, table.c.orgid == org_id)
+                    .values(**values)
+                )
+                self._after_write(conn, entity)
+        except IntegrityError as exc:
+            raise self._duplicate(entity, org_id, values) from exc
+
+    def delete(self, entity: EntityDefinition, org_id: str, record_id: str) -> bool:
+        table = self._table(entity)
+        with self._connection(write=True) as conn:
+            result = conn.execute(delete(table).where(table.c[entity.primary_id] == record_id, table.c.orgid == org_id))
+            self._after_write(conn, entity)
+        return result.rowcount > 0
+
+    def _after_write(self, conn: Connection, entity: EntityDefinition) -> None:
+        if entity.logical_name in _SECURITY_TABLES:
+            self._bump(conn)
+
+    def select(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Row]:
+        table = self._table(entity)
+        statement = select(table).where(*self._conditions(entity, org_id, query))
+        order = []
+        for item in query.orderby:
+            if len(item.path) != 1:
+                raise DataverseError(
+                    errors.QUERY_INVALID, detail="$orderby on a related table's column is not supported."
+                )
+            _attribute, column = resolve_column(entity, table, item.path[0])
+            order.append(column.desc() if item.descending else column.asc())
+        # The primary id makes the order total, so pages never overlap or skip rows.
+        order.append(table.c[entity.primary_id].asc())
+        statement = statement.order_by(*order).offset(query.offset)
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        with self._connection() as conn:
+            return [dict(row._mapping) for row in conn.execute(statement)]
+
+    def count(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> int:
+        table = self._table(entity)
+        statement = select(func.count()).select_from(table).where(*self._conditions(entity, org_id, query))
+        with self._connection() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def _conditions(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Any]:
+        table = self._table(entity)
+        conditions: list[Any] = [table.c.orgid == org_id]
+        if query.filter is not None:
+            context = FilterContext(
+                self._catalog,
+                self._tables,
+                org_id,
+                query.user_id,
+                query.business_unit_id,
+                dt.datetime.fromtimestamp(query.now, dt.UTC).replace(tzinfo=None),
+            )
+            conditions.append(compile_filter(query.filter, entity, context))
+        grant = query.grant
+        if grant is not None and grant.depth is not Depth.GLOBAL and "ownerid" in table.c:
+            if grant.depth is Depth.BASIC:
+                conditions.append(table.c.ownerid == grant.user_id)
+            else:
+                conditions.append(
+                    (table.c.owningbusinessunit.in_(sorted(grant.business_unit_ids)))
+                    | (table.c.ownerid == grant.user_id)
+                )
+        return conditions
