@@ -57,17 +57,21 @@ class Permissions:
     def grant(self, access: Access, table: EntityDefinition) -> Grant:
         """The grant for ``access`` on ``table``, or PrivilegeDenied naming the missing privilege."""
         self.require_roles()
-        name = privilege_name(access, table.schema_name)
-        depth = self.depths.get(name.lower())
+        depth = self.depths.get(privilege_name(access, table.schema_name).lower())
         if depth is None:
-            raise DataverseError(
-                errors.PRIVILEGE_DENIED,
-                user_id=self.user.id,
-                role_count=len(self.roles),
-                privilege_count=len(self.depths),
-                privilege=name,
-                privilege_id=privilege_id(name),
-                otc=table.object_type_code,
-                entity=table.logical_name,
-            )
+            raise self.denied(access, table)
         return Grant(depth, self.user.id, frozenset({self.user.business_unit_id}))
+
+    def denied(self, access: Access, table: EntityDefinition) -> DataverseError:
+        """PrivilegeDenied (0x80040220) naming the privilege, as Dataverse words it."""
+        name = privilege_name(access, table.schema_name)
+        return DataverseError(
+            errors.PRIVILEGE_DENIED,
+            user_id=self.user.id,
+            role_count=len(self.roles),
+            privilege_count=len(self.depths),
+            privilege=name,
+            privilege_id=privilege_id(name),
+            otc=table.object_type_code,
+            entity=table.logical_name,
+        )

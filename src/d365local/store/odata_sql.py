@@ -63,9 +63,9 @@ class _Compiler:
 
     def boolean(self, node: ast.Expression) -> ColumnElement[bool]:
         if isinstance(node, ast.And):
-            return and_(self.boolean(node.left), self.boolean(node.right))
+            return and_(*(self.boolean(n) for n in _flatten(node, ast.And)))
         if isinstance(node, ast.Or):
-            return or_(self.boolean(node.left), self.boolean(node.right))
+            return or_(*(self.boolean(n) for n in _flatten(node, ast.Or)))
         if isinstance(node, ast.Not):
             return not_(self.boolean(node.operand))
         if isinstance(node, ast.Compare):
@@ -226,6 +226,19 @@ class _Compiler:
         if node.quantifier == "any":
             return exists(select(literal(1)).select_from(child).where(joined, predicate))
         return not_(exists(select(literal(1)).select_from(child).where(joined, not_(predicate))))
+
+
+def _flatten(node: ast.Expression, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expression]:
+    """The operands of a chain of one operator, without recursion: ``a or b or c …`` nests as deep as it is long."""
+    operands: list[ast.Expression] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, kind):
+            stack += [current.right, current.left]
+        else:
+            operands.append(current)
+    return operands
 
 
 def _strip_variable(node: ast.Expression, variable: str | None) -> ast.Expression:

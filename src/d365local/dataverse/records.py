@@ -1,0 +1,289 @@
+"""Record use cases: create, retrieve, update/upsert, delete and query, with privileges, depth and system columns.
+
+Load → decide → persist. Each step raises the Web API's own error: 404 0x80040217 for a missing record, 412 for a
+failed condition (``If-Match`` / ``If-None-Match``), 403 0x80040220 naming the missing privilege.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from d365local.clock import Clock
+from d365local.dataverse import errors
+from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.metadata import Catalog, EntityDefinition
+from d365local.dataverse.model import Access
+from d365local.dataverse.odata import filter_ast as ast
+from d365local.dataverse.odata.payloads import Binding, RecordBody, etag
+from d365local.dataverse.odata.query_options import QueryOptions
+from d365local.dataverse.odata.resource_path import Segment
+from d365local.dataverse.storage import RecordQuery, RecordStore, Row
+
+_NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
+"""Tables whose primary name Dataverse composes from other columns."""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    more: bool
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    row: Row
+    created: bool
+
+
+class Records:
+    def __init__(
+        self,
+        store: RecordStore,
+        catalog: Catalog,
+        clock: Clock,
+        *,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- keys ---------------------------------------------------------------------------------------------------
+    def locate(self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment) -> Row | None:
+        """The row a key segment names — by id or by an alternate key — without a privilege check."""
+        org = caller.organization.id
+        if key.guid is not None:
+            return self._store.fetch(entity, org, str(key.guid))
+        names = tuple(sorted(name for name, _ in key.named))
+        if len(key.named) == 1 and key.named[0][0] == entity.primary_id:
+            return self._store.fetch(entity, org, str(key.named[0][1]))
+        if names not in {tuple(sorted(k)) for k in entity.alternate_keys}:
+            raise DataverseError(errors.KEY_NOT_DEFINED, entity=entity.logical_name)
+        values = {name: value for name, value in key.named}
+        return self._store.fetch_by_key(entity, org, values)
+
+    def _key_description(self, key: Segment) -> str:
+        if key.guid is not None:
+            return str(key.guid)
+        return ",".join(f"{name}={value}" for name, value in key.named)
+
+    # -- read -----------------------------------------------------------------------------------------------------
+    def retrieve(self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment) -> Row:
+        grant = caller.permissions.grant(Access.READ, entity)
+        row = self.locate(caller, entity, key)
+        if row is None:
+            raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
+        if not grant.allows(row.get("ownerid"), row.get("owningbusinessunit")):
+            raise caller.permissions.denied(Access.READ, entity)
+        return row
+
+    def query(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, options: QueryOptions, *, page_size: int, offset: int
+    ) -> Page:
+        grant = caller.permissions.grant(Access.READ, entity)
+        base = RecordQuery(
+            filter=options.filter,
+            orderby=options.orderby,
+            grant=grant,
+            user_id=caller.user_id,
+            business_unit_id=caller.permissions.user.business_unit_id,
+            now=self._clock.now(),
+        )
+        limit = page_size
+        if options.top is not None:
+            limit = min(page_size, max(0, options.top - offset))
+        rows = self._store.select(entity, caller.organization.id, replace(base, limit=limit + 1, offset=offset))
+        reached_top = options.top is not None and offset + min(len(rows), limit) >= options.top
+        more = len(rows) > limit and not reached_top
+        count = self._store.count(entity, caller.organization.id, base) if options.count else None
+        return Page(rows[:limit], more, None if count is None else min(count, 5000))
+
+    def related(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, lookup: str, parent_id: str, options: QueryOptions
+    ) -> list[Row]:
+        """Rows of ``entity`` whose ``lookup`` is ``parent_id`` (collection-valued $expand), within Read depth."""
+        grant = caller.permissions.grant(Access.READ, entity)
+        condition: ast.Expression = ast.Compare(
+            ast.Comparison.EQ, ast.Property((f"_{lookup}_value",)), ast.Literal(uuid.UUID(parent_id))
+        )
+        if options.filter is not None:
+            condition = ast.And(condition, options.filter)
+        query = RecordQuery(
+            filter=condition,
+            orderby=options.orderby,
+            limit=min(options.top, 5000) if options.top is not None else 5000,
+            grant=grant,
+            user_id=caller.user_id,
+            business_unit_id=caller.permissions.user.business_unit_id,
+            now=self._clock.now(),
+        )
+        return self._store.select(entity, caller.organization.id, query)
+
+    # -- write ----------------------------------------------------------------------------------------------------
+    def create(
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        body: RecordBody,
+        *,
+        record_id: str | None = None,
+        key_values: Mapping[str, Any] | None = None,
+        content_ids: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Row:
+        caller.permissions.grant(Access.CREATE, entity)
+        values = dict(body.values)
+        values.update(key_values or {})
+        identifier = record_id or values.pop(entity.primary_id, None) or self._new_id()
+        values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        now = self._now()
+        user = caller.permissions.user
+        values[entity.primary_id] = identifier
+        values.update(self._system_columns(entity, now, user.id, creating=True))
+        if entity.attribute("ownerid") is not None and "ownerid" not in values:
+            values["ownerid"], values["ownerid_type"] = user.id, "systemuser"
+        if entity.attribute("owningbusinessunit") is not None:
+            values["owningbusinessunit"] = user.business_unit_id
+        self._defaults(entity, values)
+        self._compose_name(entity, values, {})
+        self._store.insert(entity, caller.organization.id, values)
+        created = self._store.fetch(entity, caller.organization.id, identifier)
+        assert created is not None
+        return created
+
+    def update(
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        key: Segment,
+        body: RecordBody,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        content_ids: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Saved:
+        """PATCH: update, or create when the record is missing (upsert) unless ``If-Match`` forbids it."""
+        existing = self.locate(caller, entity, key)
+        if if_none_match is not None and if_none_match.strip() == "*" and existing is not None:
+            raise DataverseError(errors.DUPLICATE_RECORD)
+        if existing is None:
+            if if_match is not None:
+                raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
+            record_id = str(key.guid) if key.guid is not None else None
+            key_values = {name: value for name, value in key.named} if key.guid is None else None
+            row = self.create(caller, entity, body, record_id=record_id, key_values=key_values, content_ids=content_ids)
+            return Saved(row, created=True)
+        grant = caller.permissions.grant(Access.WRITE, entity)
+        if not grant.allows(existing.get("ownerid"), existing.get("owningbusinessunit")):
+            raise caller.permissions.denied(Access.WRITE, entity)
+        if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
+            raise DataverseError(errors.VERSION_MISMATCH)
+        values = dict(body.values)
+        values.pop(entity.primary_id, None)
+        values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        values.update(self._system_columns(entity, self._now(), caller.user_id, creating=False))
+        if entity.attribute("versionnumber") is not None:
+            values["versionnumber"] = int(existing.get("versionnumber") or 0) + 1
+        self._compose_name(entity, values, existing)
+        record_id = str(existing[entity.primary_id])
+        self._store.update(entity, caller.organization.id, record_id, values)
+        updated = self._store.fetch(entity, caller.organization.id, record_id)
+        assert updated is not None
+        return Saved(updated, created=False)
+
+    def delete(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment, *, if_match: str | None = None
+    ) -> None:
+        grant = caller.permissions.grant(Access.DELETE, entity)
+        existing = self.locate(caller, entity, key)
+        if existing is None:
+            raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
+        if not grant.allows(existing.get("ownerid"), existing.get("owningbusinessunit")):
+            raise caller.permissions.denied(Access.DELETE, entity)
+        if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
+            raise DataverseError(errors.VERSION_MISMATCH)
+        self._store.delete(entity, caller.organization.id, str(existing[entity.primary_id]))
+
+    def atomic(self) -> Any:
+        return self._store.atomic()
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _bindings(
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        bindings: tuple[Binding, ...],
+        content_ids: Mapping[str, tuple[str, str]],
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if bindings:
+            caller.permissions.grant(Access.APPEND, entity)
+        for binding in bindings:
+            lookup = entity.attribute(binding.lookup)
+            assert lookup is not None
+            target_name, target_id = binding.target, binding.record_id
+            if binding.content_id is not None:
+                if binding.content_id not in content_ids:
+                    raise DataverseError(
+                        errors.INVALID_ARGUMENT,
+                        detail=f"Content-ID Reference: '${binding.content_id}' does not exist in the batch context.",
+                    )
+                target_name, target_id = content_ids[binding.content_id]
+            if not target_name and target_id is None and not binding.key:
+                values[lookup.logical_name] = None  # an explicit null bind clears the lookup
+                if len(lookup.targets) > 1:
+                    values[lookup.type_column] = None
+                continue
+            target = self._catalog.by_logical_name(target_name)
+            if target is None or target.logical_name not in lookup.targets:
+                raise DataverseError(
+                    errors.INVALID_ARGUMENT, detail=f"The lookup '{lookup.logical_name}' cannot point at {target_name}."
+                )
+            caller.permissions.grant(Access.APPEND_TO, target)
+            if binding.key:
+                found = self.locate(caller, target, Segment(target.entity_set_name, named=binding.key))
+            else:
+                found = self._store.fetch(target, caller.organization.id, str(target_id))
+            if found is None:
+                shown = target_id or ",".join(f"{k}={v}" for k, v in binding.key)
+                raise DataverseError(errors.RECORD_NOT_FOUND, entity=target.logical_name, id=shown)
+            values[lookup.logical_name] = found[target.primary_id]
+            if len(lookup.targets) > 1:
+                values[lookup.type_column] = target.logical_name
+        return values
+
+    def _system_columns(
+        self, entity: EntityDefinition, now: dt.datetime, user_id: str, *, creating: bool
+    ) -> dict[str, Any]:
+        columns: dict[str, Any] = {}
+        names = ("createdon", "modifiedon", "createdby", "modifiedby") if creating else ("modifiedon", "modifiedby")
+        for name in names:
+            if entity.attribute(name) is not None:
+                columns[name] = now if name.endswith("on") else user_id
+        if creating and entity.attribute("versionnumber") is not None:
+            columns["versionnumber"] = 1
+        return columns
+
+    def _defaults(self, entity: EntityDefinition, values: dict[str, Any]) -> None:
+        state = entity.attribute("statecode")
+        status = entity.attribute("statuscode")
+        if state is not None and values.get("statecode") is None:
+            values["statecode"] = state.options[0].value if state.options else 0
+        if status is not None and values.get("statuscode") is None and status.options:
+            values["statuscode"] = status.options[0].value
+
+    def _compose_name(self, entity: EntityDefinition, values: dict[str, Any], existing: Mapping[str, Any]) -> None:
+        parts = _NAME_PARTS.get(entity.logical_name)
+        if parts is None or not any(p in values for p in parts):
+            return
+        merged = [values.get(p, existing.get(p)) for p in parts]
+        values[entity.primary_name] = " ".join(str(p) for p in merged if p) or None
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock.now(), dt.UTC).replace(tzinfo=None, microsecond=0)
