@@ -20,7 +20,9 @@ from d365local.clock import Clock, SystemClock
 from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.http import WebApiHttp
+from d365local.dataverse.records import Records
 from d365local.dataverse.signing_keys import KeySet
+from d365local.dataverse.webapi import WebApi
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRingCache
@@ -28,6 +30,8 @@ from d365local.identity.token_service import TokenService
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
 from d365local.store.generation_cache import GenerationCache
+from d365local.store.records_schema import RECORD_TABLES
+from d365local.store.records_sql import SqlRecordStore
 from d365local.store.replay_sql import SqlReplayGuard
 from d365local.store.security_cache import CachedSecurityStore
 from d365local.store.security_sql import SqlSecurityStore
@@ -58,7 +62,12 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     # Dataverse trusts tokens through the published key set only, as real Dataverse trusts Entra.
     published = KeySet(_PublishedKeys(keys), clock)
     callers = CallerResolver(security, published, clock, lambda: (authority(),))
-    webapi = WebApiHttp(security, callers, BUILTIN_CATALOG, authority, before_request=authority.sync)
+    records = Records(
+        SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump), BUILTIN_CATALOG, clock
+    )
+    webapi = WebApiHttp(
+        security, callers, WebApi(records, BUILTIN_CATALOG, clock), authority, before_request=authority.sync
+    )
     return Starlette(
         routes=[*identity.routes(), *webapi.routes()],
         middleware=[Middleware(AccessLog)],

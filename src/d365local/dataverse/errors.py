@@ -51,6 +51,7 @@ PRIVILEGE_DENIED = DataverseCode(
 RECORD_NOT_FOUND = DataverseCode("0x80040217", 404, "Entity '{entity}' With Id = {id} Does Not Exist")
 SEGMENT_NOT_FOUND = DataverseCode("0x8006088a", 404, "Resource not found for the segment '{segment}'.")
 NOT_SUPPORTED = DataverseCode("0x8006088a", 501, "{feature} is not supported by d365local yet.")
+NOT_SUPPORTED_METADATA = DataverseCode("0x8006088a", 501, "{detail}")
 QUERY_INVALID = DataverseCode("0x80060888", 400, "{detail}")
 PROPERTY_NOT_FOUND = DataverseCode(
     "0x80060888", 400, "Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{entity}'."

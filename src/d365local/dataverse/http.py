@@ -1,31 +1,29 @@
 """The Web API over HTTP: one catch-all route per organization under ``/api/data/v9.x/``.
 
-Thin: find the org from the URL, authenticate and authorize the caller, dispatch on the resource path, render.
-Every failure is a :class:`DataverseError` (``{"error":{"code","message"}}``) or an
-:class:`UnauthenticatedError` (401 with ``WWW-Authenticate``); no input reaches a 500.
+Thin: find the org from the URL, read the body (bounded), authenticate and authorize the caller, hand a
+:class:`WebRequest` to :class:`WebApi`, render. Failures are :class:`DataverseError` (``{"error":{"code","message"}}``)
+or :class:`UnauthenticatedError` (401 with ``WWW-Authenticate``); no input reaches a 500.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
-from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from d365local.dataverse import errors
-from d365local.dataverse.callers import AuthorizedCaller, CallerResolver
+from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.errors import DataverseError, UnauthenticatedError
-from d365local.dataverse.metadata import Catalog
 from d365local.dataverse.model import Organization
 from d365local.dataverse.storage import SecurityStore
+from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
+from d365local.dataverse.webapi import WebApi
 
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
-ORG_PATH_PREFIX = "/orgs/"
-ODATA_JSON = "application/json; odata.metadata=minimal"
+_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
 class WebApiHttp:
@@ -33,22 +31,21 @@ class WebApiHttp:
         self,
         store: SecurityStore,
         callers: CallerResolver,
-        catalog: Catalog,
+        webapi: WebApi,
         authority: Callable[[], str],
         *,
         before_request: Callable[[], object] = lambda: None,
     ) -> None:
         self._store = store
         self._callers = callers
-        self._catalog = catalog
+        self._webapi = webapi
         self._authority = authority
         self._before_request = before_request
 
     def routes(self) -> list[BaseRoute]:
-        methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
         return [
-            Route("/api/data/{version}/{path:path}", self.handle, methods=methods),
-            Route("/orgs/{org}/api/data/{version}/{path:path}", self.handle, methods=methods),
+            Route("/api/data/{version}/{path:path}", self.handle, methods=_METHODS),
+            Route("/orgs/{org}/api/data/{version}/{path:path}", self.handle, methods=_METHODS),
         ]
 
     async def handle(self, request: Request) -> Response:
@@ -59,13 +56,23 @@ class WebApiHttp:
             organization = self._organization(request)
             version = request.path_params["version"]
             if version not in API_VERSIONS:
-                raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=version)
+                raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=version[:50])
             caller = self._callers.resolve(organization, request.headers.get("authorization"))
-            return self._dispatch(request, caller, version, request_id)
+            body = await _read_body(request)
+            web_request = WebRequest(
+                method=request.method,
+                path=request.path_params["path"],
+                query=request.url.query,
+                headers=_headers(request),
+                body=body,
+                base_url=f"{organization.url}/api/data/{version}",
+            )
+            result = self._webapi.handle(web_request, caller)
         except UnauthenticatedError as exc:
             return self._unauthorized(organization, exc, request_id)
         except DataverseError as exc:
-            return error_response(exc, request_id)
+            result = error_response(exc)
+        return _response(result, request_id)
 
     def _organization(self, request: Request) -> Organization:
         name = request.path_params.get("org")
@@ -73,43 +80,14 @@ class WebApiHttp:
         if name is None:
             authority = self._authority().rstrip("/")
             found = next((o for o in organizations if o.url.rstrip("/") == authority), None)
-            segment = "api"
         else:
             found = next((o for o in organizations if o.name == name.lower()), None)
-            segment = name
         if found is None:
-            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=segment[:200])
+            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=(name or "api")[:200])
         return found
 
-    def _dispatch(self, request: Request, caller: AuthorizedCaller, version: str, request_id: str) -> Response:
-        path = request.path_params["path"]
-        base = f"{caller.organization.url}/api/data/{version}"
-        if path in ("WhoAmI", "WhoAmI()") and request.method == "GET":
-            return json_response(
-                {
-                    "@odata.context": f"{base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-                    "BusinessUnitId": caller.permissions.user.business_unit_id,
-                    "UserId": caller.user_id,
-                    "OrganizationId": caller.organization.id,
-                },
-                request_id,
-            )
-        if path == "" and request.method == "GET":
-            return json_response(
-                {
-                    "@odata.context": f"{base}/$metadata",
-                    "value": [
-                        {"name": e.entity_set_name, "kind": "EntitySet", "url": e.entity_set_name}
-                        for e in self._catalog.entities
-                    ],
-                },
-                request_id,
-            )
-        segment = path.split("/", 1)[0].split("(", 1)[0]
-        raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=segment[:200])
-
     def _unauthorized(self, organization: Organization | None, exc: UnauthenticatedError, request_id: str) -> Response:
-        headers = _headers(request_id)
+        headers = _standard_headers(request_id)
         if organization is not None:
             authority = f"{self._authority().rstrip('/')}/{organization.tenant_id}/oauth2/authorize"
             headers["WWW-Authenticate"] = f"Bearer authorization_uri={authority}, resource_id={organization.url}/"
@@ -118,16 +96,34 @@ class WebApiHttp:
         return Response(status_code=401, headers=headers)
 
 
-def _headers(request_id: str) -> dict[str, str]:
+def _headers(request: Request) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    return headers
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise DataverseError(errors.REQUEST_TOO_LARGE, limit=MAX_BODY_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise DataverseError(errors.REQUEST_TOO_LARGE, limit=MAX_BODY_BYTES)
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise DataverseError(errors.INVALID_ARGUMENT, detail="The client disconnected while sending the body.") from exc
+    return b"".join(chunks)
+
+
+def _standard_headers(request_id: str) -> dict[str, str]:
     return {"OData-Version": "4.0", "x-ms-service-request-id": request_id, "REQ_ID": request_id}
 
 
-def json_response(document: Any, request_id: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-    return Response(body, status_code=status, media_type=ODATA_JSON, headers=_headers(request_id) | (headers or {}))
-
-
-def error_response(error: DataverseError, request_id: str) -> Response:
-    return json_response(
-        {"error": {"code": error.code.code, "message": error.message}}, request_id, status=error.code.status
-    )
+def _response(result: WebResponse, request_id: str) -> Response:
+    return Response(result.body, status_code=result.status, headers=_standard_headers(request_id) | result.headers)

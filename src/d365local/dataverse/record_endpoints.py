@@ -1,0 +1,387 @@
+"""Entity-set requests: query, retrieve, create, update/upsert, delete, single columns, bulk messages.
+
+Status codes and headers as the Web API answers (reference/dataverse.md §B.4): POST → 204 + ``OData-EntityId``
+(201 with the record under ``Prefer: return=representation``); PATCH → 204 (200/201 with representation);
+DELETE → 204; collections page with ``Prefer: odata.maxpagesize`` and an absolute ``@odata.nextLink``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, unquote
+
+from d365local.dataverse import errors
+from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.metadata import Catalog, EntityDefinition
+from d365local.dataverse.model import Access
+from d365local.dataverse.odata.payloads import RecordBody, parse_body, render_record, to_column_value
+from d365local.dataverse.odata.query_options import (
+    MAX_PAGE_SIZE,
+    Expand,
+    Preferences,
+    QueryOptionError,
+    QueryOptions,
+    parse_prefer,
+    parse_query_string,
+)
+from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
+from d365local.dataverse.records import Records
+from d365local.dataverse.storage import Row
+from d365local.dataverse.web_request import WebRequest, WebResponse, json_response
+
+BULK_LIMIT = 1000
+_SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
+_SKIPTOKEN_PARAMETER = re.compile(r"(^|&)(\$|%24)skiptoken=[^&]*", re.IGNORECASE)
+
+
+def query_options(request: WebRequest) -> QueryOptions:
+    try:
+        return parse_query_string(request.query)
+    except QueryOptionError as exc:
+        if exc.not_supported:
+            raise DataverseError(
+                errors.NOT_SUPPORTED, feature=str(exc).removesuffix(" are not supported by d365local yet.")
+            ) from exc
+        raise DataverseError(errors.QUERY_INVALID, detail=str(exc)) from exc
+
+
+def preferences(request: WebRequest) -> Preferences:
+    prefer = request.header("prefer")
+    return parse_prefer([prefer] if prefer else [])
+
+
+class RecordEndpoints:
+    def __init__(self, records: Records, catalog: Catalog) -> None:
+        self._records = records
+        self._catalog = catalog
+
+    def handle(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        segments: tuple[Segment, ...],
+        content_ids: Mapping[str, tuple[str, str]] | None = None,
+    ) -> WebResponse:
+        first = segments[0]
+        entity = self._catalog.by_entity_set(first.name)
+        if entity is None:
+            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=first.name[:200])
+        method = request.method
+        if len(segments) == 1 and not first.has_key:
+            if method == "GET":
+                return self.query(request, caller, entity)
+            if method == "POST":
+                return self.create(request, caller, entity, content_ids)
+        elif len(segments) == 1:
+            if method == "GET":
+                return self.retrieve(request, caller, entity, first)
+            if method == "PATCH":
+                return self.update(request, caller, entity, first, content_ids)
+            if method == "DELETE":
+                self._records.delete(caller, entity, first, if_match=request.header("if-match"))
+                return WebResponse(204)
+        elif len(segments) == 2 and not first.has_key:
+            return self._collection_action(request, caller, entity, segments[1], content_ids)
+        elif len(segments) == 2:
+            return self._property(request, caller, entity, first, segments[1].name)
+        allowed = {"GET", "POST", "PATCH", "DELETE", "PUT"}
+        if method in allowed and len(segments) <= 2:
+            raise DataverseError(errors.METHOD_NOT_ALLOWED, method=method, segment=request.path[:200])
+        raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=segments[-1].name[:200])
+
+    # -- collections ----------------------------------------------------------------------------------------------
+    def query(self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        options = query_options(request)
+        prefs = preferences(request)
+        page_size = prefs.max_page_size or MAX_PAGE_SIZE
+        offset = _offset(options.skiptoken)
+        if options.top is not None and prefs.max_page_size is not None:
+            options = replace(options, top=None)  # Dataverse ignores $top when a page size is asked for
+        page = self._records.query(caller, entity, options, page_size=page_size, offset=offset)
+        value = [self._render(caller, entity, row, options, prefs) for row in page.rows]
+        document: dict[str, Any] = {"@odata.context": _context(request, entity, options.select)}
+        if page.count is not None:
+            document["@odata.count"] = page.count
+        document["value"] = value
+        if page.more:
+            document["@odata.nextLink"] = _next_link(request, entity, offset + len(page.rows), offset // page_size + 2)
+        headers = {"Preference-Applied": prefs.applied()} if prefs.applied() else {}
+        return json_response(document, headers=headers)
+
+    def create(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        content_ids: Mapping[str, tuple[str, str]] | None,
+    ) -> WebResponse:
+        body = parse_body(entity, self._catalog, _json(request, entity), creating=True)
+        row = self._records.create(caller, entity, body, content_ids=content_ids)
+        return self._written(request, caller, entity, row, status_with_body=201)
+
+    def _collection_action(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        action: Segment,
+        content_ids: Mapping[str, tuple[str, str]] | None,
+    ) -> WebResponse:
+        if action.name == "$count" and request.method == "GET":
+            counted = replace(query_options(request), count=True)
+            count = self._records.query(caller, entity, counted, page_size=1, offset=0).count
+            return WebResponse(200, {"Content-Type": "text/plain"}, str(count or 0).encode())
+        name = action.name.removeprefix("Microsoft.Dynamics.CRM.")
+        if request.method == "POST" and name in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"):
+            return self._bulk(request, caller, entity, name)
+        raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=action.name[:200])
+
+    def _bulk(
+        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, message: str
+    ) -> WebResponse:
+        document = _json(request, entity)
+        targets = document.get("Targets") if isinstance(document, dict) else None
+        if not isinstance(targets, list) or not targets:
+            raise DataverseError(errors.INVALID_ARGUMENT, detail=f"{message} needs a non-empty 'Targets' array.")
+        if len(targets) > BULK_LIMIT:
+            raise DataverseError(errors.INVALID_ARGUMENT, detail=f"{message} takes at most {BULK_LIMIT} records.")
+        ids: list[str] = []
+        with self._records.atomic():
+            for target in targets:
+                if not isinstance(target, dict):
+                    raise DataverseError(errors.INVALID_ARGUMENT, detail="Each target must be a JSON object.")
+                record_id = target.get(entity.primary_id)
+                if message == "CreateMultiple":
+                    body = parse_body(entity, self._catalog, target, creating=True)
+                    ids.append(str(self._records.create(caller, entity, body)[entity.primary_id]))
+                    continue
+                key = _bulk_key(entity, target)
+                fields = {k: v for k, v in target.items() if k not in (entity.primary_id, "@odata.id")}
+                body = parse_body(entity, self._catalog, fields, creating=False)
+                if message == "UpdateMultiple":
+                    if record_id is None:
+                        raise DataverseError(
+                            errors.INVALID_ARGUMENT,
+                            detail=f"UpdateMultiple needs '{entity.primary_id}' on every target.",
+                        )
+                    saved = self._records.update(caller, entity, key, body, if_match="*")
+                else:
+                    saved = self._records.update(caller, entity, key, body)
+                ids.append(str(saved.row[entity.primary_id]))
+        if message == "CreateMultiple":
+            context = f"{request.base_url}/$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
+            return json_response({"@odata.context": context, "Ids": ids})
+        return WebResponse(204)
+
+    # -- single records -------------------------------------------------------------------------------------------
+    def retrieve(
+        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment
+    ) -> WebResponse:
+        options = query_options(request)
+        prefs = preferences(request)
+        row = self._records.retrieve(caller, entity, key)
+        document = {"@odata.context": _context(request, entity, options.select, single=True)}
+        document |= self._render(caller, entity, row, options, prefs)
+        etag = document.get("@odata.etag")
+        if request.header("if-none-match") == etag and not options.expand and not prefs.annotations:
+            return WebResponse(304)
+        return json_response(document, headers={"ETag": str(etag)})
+
+    def update(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        key: Segment,
+        content_ids: Mapping[str, tuple[str, str]] | None,
+    ) -> WebResponse:
+        body = parse_body(entity, self._catalog, _json(request, entity), creating=False)
+        if_none_match = request.header("if-none-match")
+        if if_none_match is not None and if_none_match.strip().lower() == "null":
+            if_none_match = None  # "If-None-Match: null" is the documented way to say "no condition"
+        saved = self._records.update(
+            caller,
+            entity,
+            key,
+            body,
+            if_match=request.header("if-match"),
+            if_none_match=if_none_match,
+            content_ids=content_ids,
+        )
+        return self._written(request, caller, entity, saved.row, status_with_body=201 if saved.created else 200)
+
+    def _written(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        row: Row,
+        *,
+        status_with_body: int,
+    ) -> WebResponse:
+        prefs = preferences(request)
+        location = f"{request.base_url}/{entity.entity_set_name}({row[entity.primary_id]})"
+        if prefs.return_representation:
+            options = query_options(request)
+            document = {"@odata.context": _context(request, entity, options.select, single=True)}
+            document |= self._render(caller, entity, row, options, prefs)
+            return json_response(
+                document, status=status_with_body, headers={"Preference-Applied": "return=representation"}
+            )
+        return WebResponse(204, {"OData-EntityId": location, "Location": location})
+
+    def _property(
+        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment, name: str
+    ) -> WebResponse:
+        attribute = entity.attribute(name)
+        if attribute is None or attribute.type.is_lookup:
+            navigation = self._navigation(entity, name)
+            if navigation is not None and request.method == "GET":
+                row = self._records.retrieve(caller, entity, key)
+                return self._navigate(request, caller, entity, row, navigation)
+            raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
+        if request.method == "GET":
+            row = self._records.retrieve(caller, entity, key)
+            document = render_record(entity, row, select=[name], preferences=Preferences())
+            context = f"{request.base_url}/$metadata#{entity.entity_set_name}({row[entity.primary_id]})/{name}"
+            return json_response({"@odata.context": context, "value": document.get(name)})
+        if request.method in ("PUT", "DELETE"):
+            if request.method == "PUT":
+                document = _json(request, entity)
+                if not isinstance(document, dict) or "value" not in document:
+                    raise DataverseError(errors.INVALID_ARGUMENT, detail='Send the new value as {"value": …}.')
+                value = to_column_value(entity, attribute, document["value"])
+            else:
+                value = None
+            self._records.update(caller, entity, key, RecordBody({name: value}), if_match="*")
+            return WebResponse(204)
+        raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=name[:200])
+
+    # -- rendering and navigation -------------------------------------------------------------------------------
+    def _navigation(self, entity: EntityDefinition, name: str) -> tuple[str, EntityDefinition, str] | None:
+        """(kind, target table, lookup column) of a navigation property: ``single`` or ``collection``."""
+        lookup = entity.attribute(name)
+        if lookup is not None and lookup.type.is_lookup and lookup.targets:
+            target = self._catalog.by_logical_name(lookup.targets[0])
+            return ("single", target, lookup.logical_name) if target else None
+        if "_" in name:
+            base, _, target_name = name.rpartition("_")
+            lookup = entity.attribute(base)
+            target = self._catalog.by_logical_name(target_name)
+            if lookup is not None and lookup.type.is_lookup and target is not None and target_name in lookup.targets:
+                return "single", target, lookup.logical_name
+        for relationship in self._catalog.one_to_many(entity.logical_name):
+            if relationship.referenced_navigation == name:
+                child = self._catalog.by_logical_name(relationship.referencing_entity)
+                return ("collection", child, relationship.referencing_attribute) if child else None
+        return None
+
+    def _navigate(
+        self,
+        request: WebRequest,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        row: Row,
+        navigation: tuple[str, EntityDefinition, str],
+    ) -> WebResponse:
+        kind, target, column = navigation
+        options = query_options(request)
+        prefs = preferences(request)
+        if kind == "single":
+            target_id = row.get(column)
+            if target_id is None:
+                return WebResponse(204)
+            related = self._records.retrieve(
+                caller, target, Segment(target.entity_set_name, guid=uuid.UUID(str(target_id)))
+            )
+            document = {"@odata.context": _context(request, target, options.select, single=True)}
+            return json_response(document | self._render(caller, target, related, options, prefs))
+        rows = self._records.related(caller, target, column, str(row[entity.primary_id]), options)
+        value = [self._render(caller, target, r, options, prefs) for r in rows]
+        return json_response({"@odata.context": _context(request, target, options.select), "value": value})
+
+    def _render(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, row: Row, options: QueryOptions, prefs: Preferences
+    ) -> dict[str, Any]:
+        document = render_record(entity, row, select=options.select, preferences=prefs)
+        for expand in options.expand:
+            document[expand.navigation] = self._expanded(caller, entity, row, expand, prefs)
+        return document
+
+    def _expanded(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, row: Row, expand: Expand, prefs: Preferences
+    ) -> Any:
+        navigation = self._navigation(entity, expand.navigation)
+        if navigation is None:
+            raise DataverseError(errors.PROPERTY_NOT_FOUND, name=expand.navigation[:100], entity=entity.logical_name)
+        kind, target, column = navigation
+        if kind == "single":
+            target_id = row.get(column)
+            lookup = entity.attribute(column)
+            if target_id is None or (
+                lookup is not None and len(lookup.targets) > 1 and row.get(lookup.type_column) != target.logical_name
+            ):
+                return None
+            caller.permissions.grant(Access.READ, target)
+            related = self._records.locate(
+                caller, target, Segment(target.entity_set_name, guid=uuid.UUID(str(target_id)))
+            )
+            return self._render(caller, target, related, expand.options, prefs) if related else None
+        rows = self._records.related(caller, target, column, str(row[entity.primary_id]), expand.options)
+        return [self._render(caller, target, r, expand.options, prefs) for r in rows]
+
+
+def _json(request: WebRequest, entity: EntityDefinition) -> Any:
+    try:
+        return request.json()
+    except ValueError as exc:
+        raise DataverseError(errors.PAYLOAD_INVALID, entity_set=entity.entity_set_name, detail=str(exc)[:300]) from exc
+
+
+def _bulk_key(entity: EntityDefinition, target: dict[str, Any]) -> Segment:
+    record_id = target.get(entity.primary_id)
+    if record_id is not None:
+        try:
+            return Segment(entity.entity_set_name, guid=uuid.UUID(str(record_id)))
+        except ValueError:
+            raise DataverseError(errors.INVALID_ARGUMENT, detail=f"'{entity.primary_id}' must be a GUID.") from None
+    reference = target.get("@odata.id")
+    if isinstance(reference, str) and "(" in reference:
+        try:
+            (segment,) = parse_resource_path(reference.rsplit("/", 1)[-1])
+        except (PathSyntaxError, ValueError):
+            raise DataverseError(
+                errors.INVALID_ARGUMENT, detail=f"'@odata.id' is not a record reference: {reference[:200]}"
+            ) from None
+        return segment
+    raise DataverseError(errors.INVALID_ARGUMENT, detail=f"Each target needs '{entity.primary_id}' or '@odata.id'.")
+
+
+def _context(
+    request: WebRequest, entity: EntityDefinition, select: tuple[str, ...] | None, *, single: bool = False
+) -> str:
+    columns = f"({','.join(select)})" if select else ""
+    return f"{request.base_url}/$metadata#{entity.entity_set_name}{columns}{'/$entity' if single else ''}"
+
+
+def _offset(skiptoken: str | None) -> int:
+    if skiptoken is None:
+        return 0
+    match = _SKIPTOKEN_OFFSET.search(unquote(unquote(skiptoken)))
+    if match is None:
+        raise DataverseError(errors.QUERY_INVALID, detail="The $skiptoken is not one this server issued.")
+    return int(match.group(1))
+
+
+def _next_link(request: WebRequest, entity: EntityDefinition, offset: int, page: int) -> str:
+    """An absolute nextLink with a ``$skiptoken`` shaped like Dataverse's paging cookie (the SDK reads it)."""
+    inner = quote(quote(f'<cookie page="{page - 1}" offset="{offset}" />', safe=""), safe="")
+    cookie = f'<cookie pagenumber="{page}" pagingcookie="{inner}" istracking="False" />'
+    kept = _SKIPTOKEN_PARAMETER.sub("", request.query).lstrip("&")
+    separator = "&" if kept else ""
+    return f"{request.base_url}/{entity.entity_set_name}?{kept}{separator}$skiptoken={quote(cookie, safe='')}"

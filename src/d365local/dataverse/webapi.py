@@ -1,0 +1,124 @@
+"""Dispatch of one Web API request (from HTTP or from a ``$batch`` part) for an authorized caller."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from d365local.clock import Clock
+from d365local.dataverse import errors
+from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.metadata import Catalog
+from d365local.dataverse.metadata_endpoints import MetadataEndpoints, is_metadata_segment
+from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
+from d365local.dataverse.record_endpoints import RecordEndpoints
+from d365local.dataverse.records import Records
+from d365local.dataverse.web_request import WebRequest, WebResponse, error_response, json_response
+
+
+class WebApi:
+    def __init__(self, records: Records, catalog: Catalog, clock: Clock) -> None:
+        self._catalog = catalog
+        self._clock = clock
+        self._records = records
+        self._record_endpoints = RecordEndpoints(records, catalog)
+        self._metadata = MetadataEndpoints(catalog)
+
+    def handle(
+        self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None = None
+    ) -> WebResponse:
+        try:
+            return self._dispatch(request, caller, content_ids)
+        except DataverseError as exc:
+            return error_response(exc)
+        except RecursionError:
+            return error_response(DataverseError(errors.QUERY_INVALID, detail="The request is nested too deeply."))
+
+    def _dispatch(
+        self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None
+    ) -> WebResponse:
+        try:
+            segments = parse_resource_path(request.path)
+        except PathSyntaxError as exc:
+            raise DataverseError(errors.QUERY_INVALID, detail=str(exc)) from exc
+        if not segments:
+            if request.method != "GET":
+                raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment="")
+            return self._service_document(request)
+        first = segments[0].name
+        if first == "WhoAmI" and len(segments) == 1 and request.method == "GET":
+            return self._who_am_i(request, caller)
+        if first == "$metadata":
+            raise DataverseError(errors.NOT_SUPPORTED, feature="The CSDL $metadata document")
+        if is_metadata_segment(first):
+            return self._metadata.handle(request, segments)
+        if first == "BulkDelete" and request.method == "POST":
+            return self._bulk_delete(request, caller)
+        if first in ("CreateEntities", "RetrieveMetadataChanges"):
+            raise DataverseError(errors.NOT_SUPPORTED, feature=f"The {first} message")
+        return self._record_endpoints.handle(request, caller, segments, content_ids)
+
+    def _service_document(self, request: WebRequest) -> WebResponse:
+        value = [
+            {"name": e.entity_set_name, "kind": "EntitySet", "url": e.entity_set_name} for e in self._catalog.entities
+        ]
+        return json_response({"@odata.context": f"{request.base_url}/$metadata", "value": value})
+
+    def _who_am_i(self, request: WebRequest, caller: AuthorizedCaller) -> WebResponse:
+        return json_response(
+            {
+                "@odata.context": f"{request.base_url}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                "BusinessUnitId": caller.permissions.user.business_unit_id,
+                "UserId": caller.user_id,
+                "OrganizationId": caller.organization.id,
+            }
+        )
+
+    def _bulk_delete(self, request: WebRequest, caller: AuthorizedCaller) -> WebResponse:
+        """BulkDelete, run synchronously: each QuerySet's conditions select the records to delete."""
+        try:
+            document = request.json()
+        except ValueError as exc:
+            raise DataverseError(errors.INVALID_ARGUMENT, detail=str(exc)[:300]) from exc
+        query_set = document.get("QuerySet") if isinstance(document, dict) else None
+        if not isinstance(query_set, list) or not query_set:
+            raise DataverseError(errors.INVALID_ARGUMENT, detail="BulkDelete needs a 'QuerySet' of QueryExpressions.")
+        with self._records.atomic():
+            for expression in query_set:
+                for entity_name, record_id in self._bulk_targets(expression):
+                    entity = self._catalog.by_logical_name(entity_name)
+                    if entity is None:
+                        raise DataverseError(
+                            errors.INVALID_ARGUMENT, detail=f"Unknown table '{entity_name}' in BulkDelete."
+                        )
+                    key = Segment(entity.entity_set_name, guid=uuid.UUID(record_id))
+                    if self._records.locate(caller, entity, key) is not None:
+                        self._records.delete(caller, entity, key)
+        return json_response({"JobId": str(uuid.uuid4())})
+
+    def _bulk_targets(self, expression: Any) -> list[tuple[str, str]]:
+        """(table, id) pairs of a QueryExpression whose criteria select records by primary id (``In`` / ``Equal``)."""
+        if not isinstance(expression, dict) or not isinstance(expression.get("EntityName"), str):
+            raise DataverseError(errors.INVALID_ARGUMENT, detail="Each BulkDelete query needs an 'EntityName'.")
+        entity = self._catalog.by_logical_name(expression["EntityName"])
+        conditions = (expression.get("Criteria") or {}).get("Conditions") or []
+        targets: list[tuple[str, str]] = []
+        for condition in conditions:
+            if (
+                entity is None
+                or not isinstance(condition, dict)
+                or condition.get("AttributeName") != entity.primary_id
+                or condition.get("Operator") not in ("In", "Equal")
+            ):
+                raise DataverseError(
+                    errors.NOT_SUPPORTED, feature="BulkDelete criteria other than '<primary id> In/Equal [ids]'"
+                )
+            for value in condition.get("Values") or []:
+                raw = value.get("Value") if isinstance(value, dict) else value
+                try:
+                    targets.append((entity.logical_name, str(uuid.UUID(str(raw)))))
+                except ValueError:
+                    raise DataverseError(errors.INVALID_ARGUMENT, detail=f"'{str(raw)[:60]}' is not a GUID.") from None
+        return targets
