@@ -8,6 +8,7 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
+from d365local.dataverse.batch_endpoint import BatchEndpoint
 from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog
@@ -25,6 +26,7 @@ class WebApi:
         self._records = records
         self._record_endpoints = RecordEndpoints(records, catalog)
         self._metadata = MetadataEndpoints(catalog)
+        self._batch = BatchEndpoint(self, records, catalog)
 
     def handle(
         self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None = None
@@ -48,6 +50,8 @@ class WebApi:
                 raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment="")
             return self._service_document(request)
         first = segments[0].name
+        if first == "$batch" and len(segments) == 1 and request.method == "POST":
+            return self._batch.handle(request, caller)
         if first == "WhoAmI" and len(segments) == 1 and request.method == "GET":
             return self._who_am_i(request, caller)
         if first == "$metadata":
