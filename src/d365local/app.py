@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.http import WebApiHttp
 from d365local.dataverse.records import Records
+from d365local.dataverse.service_protection import Limits, ServiceProtection
 from d365local.dataverse.signing_keys import KeySet
 from d365local.dataverse.webapi import WebApi
 from d365local.identity.http import IdentityHttp
@@ -40,6 +41,8 @@ from d365local.store.security_sql import SqlSecurityStore
 @dataclass(frozen=True)
 class AppOptions:
     reject_assertion_replay: bool = False
+    limits: Limits = field(default_factory=Limits)
+    """Dataverse service protection limits (each org can switch them off)."""
 
 
 def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
@@ -65,8 +68,9 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     records = Records(
         SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump), BUILTIN_CATALOG, clock
     )
+    protection = ServiceProtection(options.limits, clock)
     webapi = WebApiHttp(
-        security, callers, WebApi(records, BUILTIN_CATALOG, clock), authority, before_request=authority.sync
+        security, callers, WebApi(records, BUILTIN_CATALOG, clock), authority, protection, before_request=authority.sync
     )
     return Starlette(
         routes=[*identity.routes(), *webapi.routes()],

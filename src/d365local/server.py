@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,7 @@ from d365local.clock import SystemClock
 from d365local.credentials_file import FILE_NAME, read_credentials, write_credentials
 from d365local.dataverse.admin import DataverseAdmin
 from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.service_protection import Limits
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.seeding import StarterCredentials, add_starter_secret, apply_seed_file, seed_starter
@@ -60,6 +61,8 @@ class ServeOptions:
     seed: bool = True
     seed_file: Path | None = None
     reject_assertion_replay: bool = False
+    limits: Limits = field(default_factory=Limits)
+    """Dataverse service protection limits (``org throttling --off`` switches them off per org)."""
     log_level: str = "info"
     """Access log and server messages (stderr): debug, info, warning or error."""
 
@@ -203,7 +206,7 @@ def worker_app() -> Starlette:
     """App factory for ``--workers N``: each worker process opens the database itself."""
     options = _options_from_json(os.environ[_OPTIONS_ENV])
     database = open_database(options.data_dir, options.database_url)
-    return create_app(database, AppOptions(options.reject_assertion_replay))
+    return create_app(database, AppOptions(options.reject_assertion_replay, options.limits))
 
 
 def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[str], None]) -> None:
@@ -222,7 +225,7 @@ def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[
             watcher.start()
             Multiprocess(config, sockets=sockets).run()
         else:
-            app = create_app(prepared.database, AppOptions(options.reject_assertion_replay))
+            app = create_app(prepared.database, AppOptions(options.reject_assertion_replay, options.limits))
             config = _uvicorn_config(app, options, prepared.tls)
             watcher.start()
             uvicorn.Server(config).run(sockets=sockets)
@@ -261,4 +264,5 @@ def _options_from_json(text: str) -> ServeOptions:
         if raw.get(name) is not None:
             raw[name] = Path(raw[name])
     raw["sans"] = tuple(raw.get("sans", ()))
+    raw["limits"] = Limits(**raw.get("limits", {}))
     return ServeOptions(**raw)

@@ -35,3 +35,15 @@ def list_(cli: CliContext, tenant: str | None) -> None:
     with cli.admin() as admin:
         views = [org_view(o) for o in admin.organizations(tenant)]
     cli.emit(views, view_table("Organizations", views, ["name", "url", "id", "tenantId"]))
+
+
+@org_group.command("throttling")
+@click.option("--org", required=True, help="Organization unique name, id or URL.")
+@click.option("--on/--off", "enabled", required=True, help="Service protection limits on (as in Dataverse) or off.")
+@common_options
+def throttling(cli: CliContext, org: str, enabled: bool) -> None:
+    """Switch the org's service protection limits (429 with Retry-After) on or off."""
+    with cli.admins() as (_admin, dataverse):
+        organization = dataverse.set_throttling(org, enabled)
+    view = {"id": organization.id, "name": organization.name, "throttling": organization.throttling}
+    cli.emit(view, record(f"Organization {organization.name}", view))

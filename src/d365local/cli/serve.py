@@ -8,7 +8,19 @@ from pathlib import Path
 import click
 
 from d365local.cli.context import CliContext, common_options
+from d365local.dataverse.service_protection import Limits
 from d365local.server import DEFAULT_PORT, ServeOptions, serve
+
+
+def parse_limits(text: str) -> Limits:
+    """``requests=6000,concurrent=52,execution=1200,window=300`` (execution and window in seconds)."""
+    values = {"requests": 6000, "concurrent": 52, "execution": 1200, "window": 300}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() not in values or not value.strip().isdigit() or int(value) <= 0:
+            raise click.BadParameter(f"expected requests=N,concurrent=N,execution=SECONDS,window=SECONDS; got {item!r}")
+        values[name.strip()] = int(value)
+    return Limits(values["requests"], values["execution"] * 1000, values["concurrent"], values["window"])
 
 
 @click.command("serve")
@@ -23,6 +35,13 @@ from d365local.server import DEFAULT_PORT, ServeOptions, serve
 @click.option("--no-seed", is_flag=True, help="Do not create the starter tenant, org and app.")
 @click.option("--seed-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
 @click.option("--reject-assertion-replay", is_flag=True, help="Accept each client-assertion jti only once.")
+@click.option(
+    "--service-protection",
+    "limits_text",
+    default="requests=6000,concurrent=52,execution=1200,window=300",
+    show_default=True,
+    help="Dataverse limits per application user: requests and execution seconds per window (s), concurrent requests.",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -44,6 +63,7 @@ def serve_command(
     no_seed: bool,
     seed_file: Path | None,
     reject_assertion_replay: bool,
+    limits_text: str,
     log_level: str,
 ) -> None:
     """Run the server until interrupted; prints one line when ready."""
@@ -63,6 +83,7 @@ def serve_command(
         seed=not no_seed,
         seed_file=seed_file,
         reject_assertion_replay=reject_assertion_replay,
+        limits=parse_limits(limits_text),
         log_level=log_level,
     )
     serve(options, env=os.environ, announce=lambda line: click.echo(line, err=cli.json))

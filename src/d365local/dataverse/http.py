@@ -18,6 +18,7 @@ from d365local.dataverse import errors
 from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.errors import DataverseError, UnauthenticatedError
 from d365local.dataverse.model import Organization
+from d365local.dataverse.service_protection import ServiceProtection, ThrottledError
 from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
 from d365local.dataverse.webapi import WebApi
@@ -33,12 +34,14 @@ class WebApiHttp:
         callers: CallerResolver,
         webapi: WebApi,
         authority: Callable[[], str],
+        protection: ServiceProtection | None,
         *,
         before_request: Callable[[], object] = lambda: None,
     ) -> None:
         self._store = store
         self._callers = callers
         self._webapi = webapi
+        self._protection = protection
         self._authority = authority
         self._before_request = before_request
 
@@ -67,9 +70,16 @@ class WebApiHttp:
                 body=body,
                 base_url=f"{organization.url}/api/data/{version}",
             )
-            result = self._webapi.handle(web_request, caller)
+            if self._protection is None or not organization.throttling:
+                result = self._webapi.handle(web_request, caller)
+            else:
+                with self._protection.admit(f"{organization.id}/{caller.user_id}"):
+                    result = self._webapi.handle(web_request, caller)
         except UnauthenticatedError as exc:
             return self._unauthorized(organization, exc, request_id)
+        except ThrottledError as exc:
+            result = error_response(exc)
+            result.headers["Retry-After"] = str(exc.retry_after)
         except DataverseError as exc:
             result = error_response(exc)
         return _response(result, request_id)
