@@ -160,7 +160,8 @@ def test_demo_runs_whatever_the_environment(tmp_path: Path) -> None:
     assert "Decode the access token" in result.stdout
     as_json = run("demo", "--json", env=hostile, cwd=tmp_path)
     steps = json.loads(as_json.stdout)["steps"]
-    assert [s["step"] for s in steps] == list(range(1, 11))
+    assert [s["step"] for s in steps] == list(range(1, 15))
+    assert steps[-1]["result"]["name"] == "Contoso Ltd"
 
 
 def test_fixed_credentials_seed_file_and_restart(tmp_path: Path) -> None:

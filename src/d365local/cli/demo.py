@@ -1,8 +1,9 @@
 """``d365local demo``: the seed's whole walkthrough on a throwaway store and server, explained step by step.
 
-It starts a real server (a child ``d365local serve`` on a free port), performs each admin step the way the CLI does,
-then asks for a token exactly as the blog's Postman recipe does (JSON: refused), then correctly (a form body), and
-decodes the token. It trusts the demo server's own CA explicitly, whatever the caller's environment says.
+It starts a real server (a child ``d365local serve`` on a free port), performs each admin step the way the CLI does
+(Entra ID, then the application user in Dynamics 365), asks for a token exactly as the blog's Postman recipe does
+(JSON: refused), then correctly (a form body), decodes it, and uses it: WhoAmI, then create and read an account.
+It trusts the demo server's own CA explicitly, whatever the caller's environment says.
 """
 
 from __future__ import annotations
@@ -23,14 +24,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from rich.panel import Panel
 
 from d365local.cli.context import CliContext, common_options, record, stdout
 from d365local.cli.token import decode, post_token_request
 from d365local.clock import SystemClock
+from d365local.dataverse.admin import DataverseAdmin
+from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.store.database import open_database
+from d365local.store.security_sql import SqlSecurityStore
 from d365local.tls import TlsFiles
 
 READY_PREFIX = "d365local ready at "
@@ -116,8 +122,10 @@ def _run(cli: CliContext, folder: Path) -> None:
     with demo_server(folder) as url:
         database = open_database(folder)
         try:
-            admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), SystemClock())
-            setup = _admin_steps(walk, admin)
+            clock = SystemClock()
+            admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
+            dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
+            setup = _admin_steps(walk, admin, dataverse)
         finally:
             database.close()
         trust = ssl.create_default_context(cafile=str(TlsFiles.for_data_dir(folder).ca_cert))
@@ -138,7 +146,7 @@ class _Setup:
     org_url: str
 
 
-def _admin_steps(walk: _Walkthrough, admin: DirectoryAdmin) -> _Setup:
+def _admin_steps(walk: _Walkthrough, admin: DirectoryAdmin, dataverse: DataverseAdmin) -> _Setup:
     tenant = admin.create_tenant("Contoso")
     walk.step(
         "Create the tenant and read its Directory ID",
@@ -192,6 +200,25 @@ def _admin_steps(walk: _Walkthrough, admin: DirectoryAdmin) -> _Setup:
         "Its URL is the token's resource (v1) or scope (v2, with /.default).",
         {"org URL": org.url},
     )
+    dataverse.ensure_organizations()
+    user = dataverse.create_application_user(
+        org.name,
+        app.app_id,
+        object_id=app.service_principal_id,
+        full_name=app.display_name,
+        roles=[SYSTEM_ADMINISTRATOR],
+    )
+    walk.step(
+        "Create the application user in Dynamics 365",
+        f"d365local appuser create --org {org.name} --app {app.app_id} --role 'System Administrator'",
+        "Settings → Security → Users → Application Users → New: the Application ID binds it to the app; its Azure AD "
+        "Object ID fills in from the service principal. Without a security role every call would be refused.",
+        {
+            "systemuserid": application_user.id,
+            "azureactivedirectoryobjectid": application_user.object_id or "",
+            "role": SYSTEM_ADMINISTRATOR,
+        },
+    )
     return _Setup(tenant.id, app.app_id, secret.value, org.url)
 
 
@@ -234,3 +261,41 @@ def _token_steps(walk: _Walkthrough, setup: _Setup, url: str, trust: ssl.SSLCont
             "expires in": f"{decoded['expiresInSeconds'] // 60} minutes: fetch a new token before then",
         },
     )
+    _web_api_steps(walk, setup, trust, body["access_token"])
+
+
+def _web_api_steps(walk: _Walkthrough, setup: _Setup, trust: ssl.SSLContext, access_token: str) -> None:
+    api = f"{setup.org_url}/api/data/v9.2"
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json", "OData-Version": "4.0"}
+    with httpx.Client(verify=trust, timeout=30.0, headers=headers) as client:
+        who = _ok(client.get(f"{api}/WhoAmI"))
+        walk.step(
+            "Call the Web API: WhoAmI",
+            f"GET {api}/WhoAmI with Authorization: Bearer <token>",
+            "Dataverse checks the token's signature, issuer and audience, finds the application user by appid, "
+            "and checks its roles.",
+            {k: v for k, v in who.json().items() if not k.startswith("@")},
+        )
+        created = _ok(client.post(f"{api}/accounts", json={"name": "Contoso Ltd", "accountnumber": "DEMO-1"}))
+        location = created.headers["OData-EntityId"]
+        walk.step(
+            "Create an account",
+            f'POST {api}/accounts {{"name": "Contoso Ltd"}}',
+            "204 No Content: the new record's URL comes back in the OData-EntityId header.",
+            {"OData-EntityId": location},
+        )
+        account = _ok(client.get(location, params={"$select": "name,accountnumber,createdon"})).json()
+        walk.step(
+            "Read it back",
+            f"GET {location}?$select=name,accountnumber,createdon",
+            "Every record carries an @odata.etag for optimistic concurrency.",
+            {k: v for k, v in account.items() if k != "@odata.context"},
+        )
+
+
+def _ok(response: httpx.Response) -> httpx.Response:
+    if response.status_code >= 400:
+        raise click.ClickException(
+            f"{response.request.method} {response.request.url} → {response.status_code}: {response.text[:300]}"
+        )
+    return response
