@@ -201,7 +201,7 @@ def _admin_steps(walk: _Walkthrough, admin: DirectoryAdmin, dataverse: Dataverse
         {"org URL": org.url},
     )
     dataverse.ensure_organizations()
-    user = dataverse.create_application_user(
+    application_user = dataverse.create_application_user(
         org.name,
         app.app_id,
         object_id=app.service_principal_id,
