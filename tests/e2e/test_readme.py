@@ -30,7 +30,7 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-@pytest.mark.parametrize("code", blocks("python"), ids=lambda code: code.split("import ")[-1].split()[0])
+@pytest.mark.parametrize("code", blocks("python"), ids=lambda code: code.split("import ")[-1].split()[0].strip(","))
 def test_python_examples(server: Server, code: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -75,5 +75,8 @@ def test_seed_file_example_applies_twice(tmp_path: Path) -> None:
         ]
         assert len(admin.secrets(tenant.id, app.app_id)) == 1
         assert admin.consent(tenant.id, app.app_id) is not None
+        (user,) = dataverse.application_users("sales")
+        assert user.application_id == app.app_id
+        assert user.object_id == app.service_principal_id
     finally:
         database.close()
