@@ -70,7 +70,12 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     )
     protection = ServiceProtection(options.limits, clock)
     webapi = WebApiHttp(
-        security, callers, WebApi(records, BUILTIN_CATALOG, clock), authority, protection, before_request=authority.sync
+        security,
+        callers,
+        WebApi(records, security, BUILTIN_CATALOG, clock),
+        authority,
+        protection,
+        before_request=authority.sync,
     )
     return Starlette(
         routes=[*identity.routes(), *webapi.routes()],

@@ -201,3 +201,26 @@ def test_basic_depth_sees_only_own_records(server: Server) -> None:
         timeout=10,
     )
     assert [r["name"] for r in listed.json()["value"]] == [f"own-{tag}"]
+
+
+def test_roles_assigned_through_the_web_api(server: Server) -> None:
+    starter = App(server.client_id, server.client_secret, "")
+    headers = {"Authorization": f"Bearer {token(server, starter, server.url)}"}
+    api = f"{server.url}/api/data/v9.2"
+    app = new_app(server)
+    user = admin(server, "appuser", "create", "--org", "contoso", "--app", app.client_id)
+    roles = requests.get(
+        f"{api}/roles", params={"$select": "name"}, headers=headers, verify=server.ca_bundle, timeout=10
+    ).json()
+    basic = next(r["roleid"] for r in roles["value"] if r["name"] == "Basic User")
+    reference = {"@odata.id": f"{api}/roles({basic})"}
+    url = f"{api}/systemusers({user['systemuserid']})/systemuserroles_association"
+    assigned = requests.post(f"{url}/$ref", json=reference, headers=headers, verify=server.ca_bundle, timeout=10)
+    assert assigned.status_code == 204, assigned.text
+    listed = requests.get(url, headers=headers, verify=server.ca_bundle, timeout=10).json()["value"]
+    assert [r["name"] for r in listed] == ["Basic User"]
+    bearer = token(server, app, server.url)
+    assert who_am_i(server, bearer).status_code == 200
+    removed = requests.delete(f"{url}({basic})/$ref", headers=headers, verify=server.ca_bundle, timeout=10)
+    assert removed.status_code == 204
+    dataverse_error(who_am_i(server, bearer), 403, "0x80042f09")

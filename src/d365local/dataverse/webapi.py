@@ -16,17 +16,21 @@ from d365local.dataverse.metadata_endpoints import MetadataEndpoints, is_metadat
 from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
 from d365local.dataverse.record_endpoints import RecordEndpoints
 from d365local.dataverse.records import Records
+from d365local.dataverse.role_association import NAVIGATION as ROLE_NAVIGATION
+from d365local.dataverse.role_association import RoleAssociation
+from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import WebRequest, WebResponse, error_response, json_response
 
 
 class WebApi:
-    def __init__(self, records: Records, catalog: Catalog, clock: Clock) -> None:
+    def __init__(self, records: Records, security: SecurityStore, catalog: Catalog, clock: Clock) -> None:
         self._catalog = catalog
         self._clock = clock
         self._records = records
         self._record_endpoints = RecordEndpoints(records, catalog)
         self._metadata = MetadataEndpoints(catalog)
         self._batch = BatchEndpoint(self, records, catalog)
+        self._role_association = RoleAssociation(security, catalog)
 
     def handle(
         self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None = None
@@ -58,6 +62,8 @@ class WebApi:
             raise DataverseError(errors.NOT_SUPPORTED, feature="The CSDL $metadata document")
         if is_metadata_segment(first):
             return self._metadata.handle(request, segments)
+        if first == "systemusers" and len(segments) >= 2 and segments[1].name == ROLE_NAVIGATION:
+            return self._role_association.handle(request, caller, segments)
         if first == "BulkDelete" and request.method == "POST":
             return self._bulk_delete(request, caller)
         if first in ("CreateEntities", "RetrieveMetadataChanges"):
