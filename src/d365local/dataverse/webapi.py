@@ -13,6 +13,7 @@ from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog
 from d365local.dataverse.metadata_endpoints import MetadataEndpoints, is_metadata_segment
+from d365local.dataverse.odata.csdl import csdl_document
 from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
 from d365local.dataverse.record_endpoints import RecordEndpoints
 from d365local.dataverse.records import Records
@@ -31,6 +32,7 @@ class WebApi:
         self._metadata = MetadataEndpoints(catalog)
         self._batch = BatchEndpoint(self, records, catalog)
         self._role_association = RoleAssociation(security, catalog)
+        self._csdl = csdl_document(catalog)
 
     def handle(
         self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None = None
@@ -58,8 +60,8 @@ class WebApi:
             return self._batch.handle(request, caller)
         if first == "WhoAmI" and len(segments) == 1 and request.method == "GET":
             return self._who_am_i(request, caller)
-        if first == "$metadata":
-            raise DataverseError(errors.NOT_SUPPORTED, feature="The CSDL $metadata document")
+        if first == "$metadata" and len(segments) == 1 and request.method == "GET":
+            return WebResponse(200, {"Content-Type": "application/xml"}, self._csdl)
         if is_metadata_segment(first):
             return self._metadata.handle(request, segments)
         if first == "systemusers" and len(segments) >= 2 and segments[1].name == ROLE_NAVIGATION:
