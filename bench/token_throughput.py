@@ -29,6 +29,7 @@ import resource
 import shlex
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import d365local
+
 CONNECTIONS = 8
 WRK_THREADS = 2
 READY_TIMEOUT = 60.0
@@ -54,6 +57,7 @@ D365_READY = "d365local ready at "
 GOAL_VS_MOCK = 1.5
 GOAL_VS_SIGNING = 0.60
 GOAL_READY_S = 2.0
+SIGNING_ROUNDS = 5
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -73,9 +77,9 @@ class LoadResult:
 
 @dataclass
 class ProcessSample:
-    pids: list[int]
     rss_kb: int
-    cpu_s: float
+    cpu_s: dict[int, float]
+    """user + system CPU seconds of each process"""
 
 
 @dataclass
@@ -90,6 +94,10 @@ class RunResult:
     processes: int | None = None
     server_cpu_s: float | None = None
     server_cpu_ms_per_token: float | None = None
+    other_cores: float | None = None
+    """cores busy with anything but the server and the load generator during the measured load (other processes)"""
+    cpu_s_by_process: list[float] = field(default_factory=list)
+    """CPU seconds each busy server process spent under load (with 2 workers: how evenly the load was spread)"""
     skipped: str | None = None
 
 
@@ -98,9 +106,13 @@ class SigningResult:
     seconds: float
     signatures: int
     per_s_one_process: float
+    """the median of the rounds"""
+    rounds_per_s: list[float]
     cores: int
     per_s_all_cores: float
     token_bytes: int
+    other_cores: float
+    """cores busy with other processes meanwhile"""
 
 
 @dataclass
@@ -121,9 +133,13 @@ class Server:
         self.log_path = log_path
         self._log: TextIO = log_path.open("w", encoding="utf-8")
         self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            list(argv), stdout=subprocess.PIPE, stderr=self._log, text=True, env=env, start_new_session=True
-        )
+        try:
+            self.process = subprocess.Popen(
+                list(argv), stdout=subprocess.PIPE, stderr=self._log, text=True, env=env, start_new_session=True
+            )
+        except BaseException:
+            self._log.close()
+            raise
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, name="server-stdout", daemon=True).start()
@@ -199,8 +215,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def sample(pid: int) -> ProcessSample:
-    """VmRSS (kB) and user+system CPU seconds, summed over ``pid`` and its descendants."""
-    pids, rss, ticks = [], 0, 0
+    """VmRSS (kB) summed over ``pid`` and its descendants, and the CPU seconds of each."""
+    rss, cpu = 0, {}
     for p in descendants(pid):
         try:
             status = Path(f"/proc/{p}/status").read_text()
@@ -209,9 +225,15 @@ def sample(pid: int) -> ProcessSample:
             continue
         match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
         rss += int(match.group(1)) if match else 0
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        pids.append(p)
-    return ProcessSample(pids, rss, ticks / CLK_TCK)
+        cpu[p] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15 of stat)
+    return ProcessSample(rss, cpu)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have spent not idle since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
 def children_cpu_s() -> float:
@@ -375,14 +397,18 @@ class Load:
 def measure_server(result: RunResult, pid: int, load: Load, url: str, body: str, verify: ssl.SSLContext | bool) -> None:
     """Warm up, then the measured load with the server's CPU time around it, then its memory."""
     load.warm_up(url, body, verify)
-    before = sample(pid)
+    before, busy_before = sample(pid), machine_busy_s()
     result.load = load.measure(url, body, verify)
-    after = sample(pid)
+    after, busy = sample(pid), machine_busy_s() - busy_before
     result.rss_mb = after.rss_kb / 1024
-    result.processes = len(after.pids)
-    result.server_cpu_s = after.cpu_s - before.cpu_s
+    result.processes = len(after.cpu_s)
+    spent = {p: cpu - before.cpu_s.get(p, 0.0) for p, cpu in after.cpu_s.items()}
+    result.server_cpu_s = sum(spent.values())
+    result.cpu_s_by_process = sorted((round(v, 2) for v in spent.values() if v >= 0.01), reverse=True)
     if result.load.requests:
         result.server_cpu_ms_per_token = 1000 * result.server_cpu_s / result.load.requests
+    others = busy - result.server_cpu_s - result.load.loadgen_cpu_s
+    result.other_cores = max(0.0, others / result.load.duration_s)
 
 
 # -- d365local -------------------------------------------------------------------------------------------------------
@@ -441,7 +467,7 @@ class ServeCommand:
 
 
 def bench_d365local(
-    workers: int, tls: bool, load: Load, workdir: Path, command: ServeCommand, claims_out: list[str]
+    workers: int, tls: bool, load: Load, workdir: Path, command: ServeCommand, tokens_out: list[str]
 ) -> RunResult:
     scheme = "https" if tls else "http"
     result = RunResult(f"d365local {scheme} {workers}w", "d365local", scheme, workers)
@@ -457,9 +483,13 @@ def bench_d365local(
         base = match.group(1)
         path = f"/{credentials['AZURE_TENANT_ID']}/oauth2/v2.0/token"
         body = token_form(credentials)
-        claims_out.append(sanity_token(base + path, body, verify))
+        tokens_out.append(sanity_token(base + path, body, verify))
         target = (loopback(base) if load.wrk else base) + path
-        measure_server(result, srv.process.pid, load, target, body, verify)
+        try:
+            measure_server(result, srv.process.pid, load, target, body, verify)
+        except RuntimeError as exc:
+            state = "running" if srv.process.poll() is None else f"exited with {srv.process.returncode}"
+            raise RuntimeError(f"{result.name}: {exc}\nserver {state}; its output ends:\n{srv.output_tail()}") from exc
     return result
 
 
@@ -521,17 +551,24 @@ def signing_rate(token: str, seconds: float, cores: int) -> SigningResult:
     header, claims = claims_of(token)
     headers = {k: v for k, v in header.items() if k != "alg"}
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwt.encode(claims, key, algorithm="RS256", headers=headers)  # warm-up
-    count, started = 0, time.perf_counter()
-    deadline = started + seconds
-    signed = ""
-    while time.perf_counter() < deadline:
-        for _ in range(20):
-            signed = jwt.encode(claims, key, algorithm="RS256", headers=headers, sort_headers=False)
-        count += 20
-    elapsed = time.perf_counter() - started
-    rate = count / elapsed
-    return SigningResult(elapsed, count, rate, cores, rate * cores, len(signed))
+    signed = jwt.encode(claims, key, algorithm="RS256", headers=headers, sort_headers=False)  # warm-up
+    rounds: list[float] = []
+    total, spent = 0, 0.0
+    busy_before, own_before = machine_busy_s(), time.process_time()
+    for _ in range(SIGNING_ROUNDS):
+        count, started = 0, time.perf_counter()
+        deadline = started + seconds / SIGNING_ROUNDS
+        while time.perf_counter() < deadline:
+            for _ in range(20):
+                signed = jwt.encode(claims, key, algorithm="RS256", headers=headers, sort_headers=False)
+            count += 20
+        elapsed = time.perf_counter() - started
+        rounds.append(count / elapsed)
+        total, spent = total + count, spent + elapsed
+    others = max(0.0, (machine_busy_s() - busy_before - (time.process_time() - own_before)) / spent)
+    rate = statistics.median(rounds)
+    rounds = [round(r, 1) for r in rounds]
+    return SigningResult(spent, total, rate, rounds, cores, rate * cores, len(signed), round(others, 2))
 
 
 # -- machine and report ----------------------------------------------------------------------------------------------
@@ -557,7 +594,25 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "wrk": _version([wrk, "-v"]) if wrk else None,
+        "d365local": source_revision(),
     }
+
+
+def source_revision() -> str:
+    """The git commit of the d365local source this Python imports, ``+dirty`` if its src/ has local changes."""
+    root = Path(d365local.__file__).resolve().parents[2]
+    head = _version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        status = ""
+    return head + ("+dirty" if status.strip() else "")
 
 
 def evaluate(report: Report) -> None:
@@ -588,7 +643,7 @@ def _fmt(value: float | None, spec: str) -> str:
 def render(report: Report) -> str:
     lines = [
         f"{'configuration':<26} {'tokens/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>7} "
-        f"{'ready s':>7} {'RSS MB':>7} {'srv CPU ms/tok':>14} {'gen CPU s':>9}",
+        f"{'ready s':>7} {'RSS MB':>7} {'srv CPU ms/tok':>14} {'gen CPU s':>9} {'others':>6}  CPU s by process",
     ]
     for run in report.runs:
         if run.skipped:
@@ -601,15 +656,17 @@ def render(report: Report) -> str:
         lines.append(
             f"{run.name:<26} {load.tokens_per_s:9.1f} {load.p50_ms:8.2f} {load.p99_ms:8.2f} "
             f"{load.non_200 + load.socket_errors:>7} {_fmt(run.ready_s, '7.2f')} {_fmt(run.rss_mb, '7.1f')} "
-            f"{_fmt(run.server_cpu_ms_per_token, '14.3f')} {load.loadgen_cpu_s:9.2f}"
+            f"{_fmt(run.server_cpu_ms_per_token, '14.3f')} {load.loadgen_cpu_s:9.2f} {_fmt(run.other_cores, '6.2f')}  "
+            f"{' + '.join(f'{c:.1f}' for c in run.cpu_s_by_process)}"
         )
     if report.restart_ready_s is not None:
         lines.append(f"d365local restart (existing data dir) ready in {report.restart_ready_s:.2f} s")
     if report.signing:
         s = report.signing
         lines.append(
-            f"raw RS256 signing (PyJWT, 1 process): {s.per_s_one_process:.0f}/s; × {s.cores} cores = "
-            f"{s.per_s_all_cores:.0f}/s"
+            f"raw RS256 signing (PyJWT, 1 process, median of {len(s.rounds_per_s)} rounds "
+            f"{min(s.rounds_per_s):.0f}–{max(s.rounds_per_s):.0f}): {s.per_s_one_process:.0f}/s; "
+            f"× {s.cores} cores = {s.per_s_all_cores:.0f}/s (other processes meanwhile: {s.other_cores:.2f} cores)"
         )
     goals = report.goals
     if "vs_mock" in goals:
