@@ -36,6 +36,7 @@ from d365local.store.records_sql import SqlRecordStore
 from d365local.store.replay_sql import SqlReplayGuard
 from d365local.store.security_cache import CachedSecurityStore
 from d365local.store.security_sql import SqlSecurityStore
+from d365local.store.throttle_sql import PostgresSharedUsage
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,13 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     records = Records(
         SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump), BUILTIN_CATALOG, clock
     )
-    protection = ServiceProtection(options.limits, clock)
+    # One host counts in memory; several processes on PostgreSQL share their counts in batches.
+    shared = (
+        PostgresSharedUsage(database.engine, options.limits.window_seconds)
+        if database.engine.dialect.name == "postgresql"
+        else None
+    )
+    protection = ServiceProtection(options.limits, clock, shared)
     webapi = WebApiHttp(
         security,
         callers,

@@ -114,3 +114,15 @@ user_roles = Table(
     Column("roleid", GUID, ForeignKey("dv_role.roleid", ondelete="CASCADE"), primary_key=True),
     Index("ix_dv_systemuserroles_roleid", "roleid"),
 )
+
+throttle_usage = Table(
+    "dv_throttle_usage",
+    metadata,
+    Column("user_key", String(80), primary_key=True),
+    Column("second", BigInteger, primary_key=True),
+    Column("process", String(36), primary_key=True),
+    Column("requests", Integer, nullable=False),
+    Column("execution_ms", Double, nullable=False),
+    Index("ix_dv_throttle_usage_second", "second"),
+)
+"""Service-protection usage per user and second, flushed in batches by each server process (PostgreSQL only)."""
