@@ -85,6 +85,9 @@ KEY_NOT_DEFINED = DataverseCode(
 )
 REQUEST_TOO_LARGE = DataverseCode("0x8004418a", 413, "The request body exceeds the limit of {limit} bytes.")
 METHOD_NOT_ALLOWED = DataverseCode("0x80040227", 405, "The HTTP method '{method}' is not allowed on '{segment}'.")
+UNEXPECTED = DataverseCode(
+    "0x80040216", 500, "An unexpected error occurred. Request {request_id} — the d365local server log has the details."
+)
 TOO_MANY_REQUESTS = DataverseCode(
     "0x80072322", 429, "Number of requests exceeded the limit of {limit} over time window of {window} seconds."
 )

@@ -7,6 +7,7 @@ or :class:`UnauthenticatedError` (401 with ``WWW-Authenticate``); no input reach
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
 from d365local.dataverse.webapi import WebApi
 
+log = logging.getLogger("d365local.dataverse")
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
@@ -82,6 +84,9 @@ class WebApiHttp:
             result.headers["Retry-After"] = str(exc.retry_after)
         except DataverseError as exc:
             result = error_response(exc)
+        except Exception:  # a bug, not bad input: answer in Dataverse's shape and keep the details in the log
+            log.exception("unexpected error in %s %s (request %s)", request.method, request.url.path, request_id)
+            result = error_response(DataverseError(errors.UNEXPECTED, request_id=request_id))
         return _response(result, request_id)
 
     def _organization(self, request: Request) -> Organization:

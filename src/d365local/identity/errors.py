@@ -260,6 +260,13 @@ ASSERTION_REPLAYED = _client(
     "carry a new jti.",
     "The server runs with --reject-assertion-replay: create a new assertion (new jti) for every request.",
 )
+SERVER_ERROR = AadstsCode(
+    90033,
+    "temporarily_unavailable",
+    "A transient error has occurred. Please try again.",
+    status=503,
+    hint="This is a d365local bug: the server log has the details.",
+)
 INVALID_INSTANCE = AadstsCode(
     50049,
     "invalid_instance",

@@ -7,6 +7,7 @@ no route lets bad input reach a 500.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from d365local.identity.signing import KeyRing
 from d365local.identity.token_service import ORGANIZATIONS, TokenEndpointContext, TokenService, resolve_tenant
 from d365local.urls import canonical_url
 
+log = logging.getLogger("d365local.identity")
 MAX_BODY_BYTES = 64 * 1024
 """Token requests are a few hundred bytes (a few KB with an x5c chain); anything far larger is refused with 413."""
 _TEMPLATE_TENANTS = frozenset({"common", ORGANIZATIONS, "consumers"})
@@ -104,6 +106,9 @@ class IdentityHttp:
             issued = self._tokens.issue(context, token_request)
         except IdentityError as error:
             return self.error_response(request, error, trace_id)
+        except Exception:  # a bug, not bad input: Entra's shape, details only in the log (never the request body)
+            log.exception("unexpected error in %s %s (trace %s)", request.method, request.url.path, trace_id)
+            return self.error_response(request, IdentityError(errors.SERVER_ERROR), trace_id)
         headers = no_store_headers(trace_id)
         if request.headers.get("x-client-current-telemetry"):
             headers["x-ms-clitelem"] = "1,0,0,,"
