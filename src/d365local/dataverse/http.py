@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -23,6 +23,7 @@ from d365local.dataverse.service_protection import ServiceProtection, ThrottledE
 from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
 from d365local.dataverse.webapi import WebApi
+from d365local.http_body import BodyTooLargeError, ClientGoneError, read_body
 
 log = logging.getLogger("d365local.dataverse")
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
@@ -120,20 +121,12 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise DataverseError(errors.REQUEST_TOO_LARGE, limit=MAX_BODY_BYTES)
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise DataverseError(errors.REQUEST_TOO_LARGE, limit=MAX_BODY_BYTES)
-            chunks.append(chunk)
-    except ClientDisconnect as exc:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLargeError as exc:
+        raise DataverseError(errors.REQUEST_TOO_LARGE, limit=MAX_BODY_BYTES) from exc
+    except ClientGoneError as exc:
         raise DataverseError(errors.INVALID_ARGUMENT, detail="The client disconnected while sending the body.") from exc
-    return b"".join(chunks)
 
 
 def _standard_headers(request_id: str) -> dict[str, str]:

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from d365local.clock import Clock
+from d365local.http_body import BodyTooLargeError, ClientGoneError, read_body
 from d365local.identity import errors
 from d365local.identity.directory import DirectoryReader
 from d365local.identity.errors import IdentityError
@@ -181,20 +182,12 @@ class IdentityHttp:
 
 
 async def _read_limited(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise IdentityError(errors.REQUEST_TOO_LARGE)
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise IdentityError(errors.REQUEST_TOO_LARGE)
-            chunks.append(chunk)
-    except ClientDisconnect as exc:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLargeError as exc:
+        raise IdentityError(errors.REQUEST_TOO_LARGE) from exc
+    except ClientGoneError as exc:
         raise IdentityError(errors.INVALID_INPUT) from exc
-    return b"".join(chunks)
 
 
 def _correlation_id(request: Request) -> str:
