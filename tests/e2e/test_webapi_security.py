@@ -224,3 +224,19 @@ def test_roles_assigned_through_the_web_api(server: Server) -> None:
     removed = requests.delete(f"{url}({basic})/$ref", headers=headers, verify=server.ca_bundle, timeout=10)
     assert removed.status_code == 204
     dataverse_error(who_am_i(server, bearer), 403, "0x80042f09")
+
+
+def test_the_sdk_works_at_a_second_org(trust: Server) -> None:
+    from azure.identity import ClientSecretCredential
+    from PowerPlatform.Dataverse.client import DataverseClient
+
+    name = f"ops{uuid.uuid4().hex[:6]}"
+    org = admin(trust, "org", "create", "--tenant", trust.tenant_id, "--name", name)
+    admin(trust, "appuser", "create", "--org", name, "--app", trust.client_id, "--role", "System Administrator")
+    credential = ClientSecretCredential(
+        trust.tenant_id, trust.client_id, trust.client_secret, authority=trust.url, disable_instance_discovery=True
+    )
+    with DataverseClient(org["url"], credential) as client:
+        account_id = client.records.create("account", {"name": f"{name} account"})
+        assert [r["name"] for r in client.records.list("account", select=["name"])] == [f"{name} account"]
+        client.records.delete("account", account_id)
