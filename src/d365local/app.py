@@ -6,7 +6,7 @@ The only place where the identity side, the storage and the HTTP framework are w
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.http import WebApiHttp
 from d365local.dataverse.records import Records
 from d365local.dataverse.service_protection import Limits, ServiceProtection
-from d365local.dataverse.signing_keys import KeySet
+from d365local.dataverse.signing_keys import HttpSigningKeys, KeySet, SigningKeys
 from d365local.dataverse.webapi import WebApi
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
@@ -44,6 +44,8 @@ class AppOptions:
     reject_assertion_replay: bool = False
     limits: Limits = field(default_factory=Limits)
     """Dataverse service protection limits (each org can switch them off)."""
+    authority: str | None = None
+    """Another token service Dataverse should trust (its JWKS and issuer) instead of this server's own."""
 
 
 def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
@@ -63,9 +65,10 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     authority = _PublicUrl(database, reader)
     identity = IdentityHttp(tokens, reader, keys, authority, clock, before_request=authority.sync)
     security = CachedSecurityStore(SqlSecurityStore(database.directory), cache)
-    # Dataverse trusts tokens through the published key set only, as real Dataverse trusts Entra.
-    published = KeySet(_PublishedKeys(keys), clock)
-    callers = CallerResolver(security, published, clock, lambda: (authority(),))
+    # Dataverse trusts tokens through a published key set only, as real Dataverse trusts Entra.
+    source: SigningKeys = _PublishedKeys(keys) if options.authority is None else HttpSigningKeys(options.authority)
+    trusted_authority = authority if options.authority is None else _fixed(options.authority.rstrip("/"))
+    callers = CallerResolver(security, KeySet(source, clock), clock, lambda: (trusted_authority(),))
     records = Records(
         SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump), BUILTIN_CATALOG, clock
     )
@@ -108,6 +111,10 @@ class _PublicUrl:
 
     def __call__(self) -> str:
         return self._url
+
+
+def _fixed(value: str) -> Callable[[], str]:
+    return lambda: value
 
 
 class _PublishedKeys:

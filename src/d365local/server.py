@@ -63,6 +63,8 @@ class ServeOptions:
     reject_assertion_replay: bool = False
     limits: Limits = field(default_factory=Limits)
     """Dataverse service protection limits (``org throttling --off`` switches them off per org)."""
+    authority: str | None = None
+    """Trust tokens from this authority's published keys instead of this server's own (``serve --authority``)."""
     log_level: str = "info"
     """Access log and server messages (stderr): debug, info, warning or error."""
 
@@ -208,7 +210,7 @@ def worker_app() -> Starlette:
     """App factory for ``--workers N``: each worker process opens the database itself."""
     options = _options_from_json(os.environ[_OPTIONS_ENV])
     database = open_database(options.data_dir, options.database_url)
-    return create_app(database, AppOptions(options.reject_assertion_replay, options.limits))
+    return create_app(database, AppOptions(options.reject_assertion_replay, options.limits, options.authority))
 
 
 def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[str], None]) -> None:
@@ -227,7 +229,9 @@ def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[
             watcher.start()
             Multiprocess(config, sockets=sockets).run()
         else:
-            app = create_app(prepared.database, AppOptions(options.reject_assertion_replay, options.limits))
+            app = create_app(
+                prepared.database, AppOptions(options.reject_assertion_replay, options.limits, options.authority)
+            )
             config = _uvicorn_config(app, options, prepared.tls)
             watcher.start()
             uvicorn.Server(config).run(sockets=sockets)

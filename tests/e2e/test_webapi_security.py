@@ -240,3 +240,15 @@ def test_the_sdk_works_at_a_second_org(trust: Server) -> None:
         account_id = client.records.create("account", {"name": f"{name} account"})
         assert [r["name"] for r in client.records.list("account", select=["name"])] == [f"{name} account"]
         client.records.delete("account", account_id)
+
+
+def test_keys_of_another_authority_come_through_its_discovery_document(server: Server) -> None:
+    import ssl
+
+    from d365local.dataverse.signing_keys import HttpSigningKeys
+
+    trusted = ssl.create_default_context(cafile=server.ca_bundle)
+    published = requests.get(f"{server.url}/common/discovery/v2.0/keys", verify=server.ca_bundle, timeout=10).json()
+    document = HttpSigningKeys(server.url, verify=trusted).jwks()
+    assert [k["kid"] for k in document["keys"]] == [k["kid"] for k in published["keys"]]
+    assert HttpSigningKeys("https://localhost:1", verify=trusted, timeout=1).jwks() == {"keys": []}

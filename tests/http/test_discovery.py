@@ -91,3 +91,10 @@ def test_instance_discovery_names_this_server(identity: Identity) -> None:
         == f"{BASE_URL}/{identity.tenant.id}/v2.0/.well-known/openid-configuration"
     )
     assert document["metadata"][0]["aliases"] == ["localhost:5443"]
+
+
+def test_multi_tenant_documents_use_the_segment_and_the_issuer_template(identity: Identity) -> None:
+    document = identity.client.get("/common/v2.0/.well-known/openid-configuration").json()
+    assert document["token_endpoint"] == f"{BASE_URL}/common/oauth2/v2.0/token"
+    assert document["jwks_uri"] == f"{BASE_URL}/common/discovery/v2.0/keys"
+    assert document["issuer"] == f"{BASE_URL}/{{tenantid}}/v2.0"

@@ -43,6 +43,11 @@ def parse_limits(text: str) -> Limits:
     help="Dataverse limits per application user: requests and execution seconds per window (s), concurrent requests.",
 )
 @click.option(
+    "--authority",
+    default=None,
+    help="Let the Web API trust tokens from another authority (e.g. https://login.microsoftonline.com) via its JWKS.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -64,6 +69,7 @@ def serve_command(
     seed_file: Path | None,
     reject_assertion_replay: bool,
     limits_text: str,
+    authority: str | None,
     log_level: str,
 ) -> None:
     """Run the server until interrupted; prints one line when ready."""
@@ -84,6 +90,7 @@ def serve_command(
         seed_file=seed_file,
         reject_assertion_replay=reject_assertion_replay,
         limits=parse_limits(limits_text),
+        authority=authority,
         log_level=log_level,
     )
     serve(options, env=os.environ, announce=lambda line: click.echo(line, err=cli.json))

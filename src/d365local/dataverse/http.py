@@ -39,12 +39,15 @@ class WebApiHttp:
         authority: Callable[[], str],
         protection: ServiceProtection | None,
         *,
+        token_authority: Callable[[], str] | None = None,
         before_request: Callable[[], object] = lambda: None,
     ) -> None:
         self._store = store
         self._callers = callers
         self._webapi = webapi
         self._protection = protection
+        self._token_authority = token_authority or authority
+        """The authority named in ``WWW-Authenticate`` (this server, or ``serve --authority``)."""
         self._authority = authority
         self._before_request = before_request
 
@@ -105,7 +108,7 @@ class WebApiHttp:
     def _unauthorized(self, organization: Organization | None, exc: UnauthenticatedError, request_id: str) -> Response:
         headers = _standard_headers(request_id)
         if organization is not None:
-            authority = f"{self._authority().rstrip('/')}/{organization.tenant_id}/oauth2/authorize"
+            authority = f"{self._token_authority().rstrip('/')}/{organization.tenant_id}/oauth2/authorize"
             headers["WWW-Authenticate"] = f"Bearer authorization_uri={authority}, resource_id={organization.url}/"
         # Dataverse sends no body; d365local adds the reason in a header so people and `doctor` can see it.
         headers["x-d365local-auth-error"] = exc.reason.encode("ascii", "replace").decode("ascii")[:300]

@@ -131,17 +131,19 @@ class IdentityHttp:
     async def openid_v2(self, request: Request) -> Response:
         return self._discovery(request, discovery.openid_configuration_v2)
 
-    def _discovery(self, request: Request, render: Callable[[str, str], dict[str, Any]]) -> Response:
+    def _discovery(self, request: Request, render: Callable[[str, str, str | None], dict[str, Any]]) -> Response:
         trace_id = str(uuid.uuid4())
+        segment = request.path_params["tenant"]
         try:
-            tenant_id = self._tenant_id_for_discovery(request.path_params["tenant"])
+            tenant_id = self._tenant_id_for_discovery(segment)
         except IdentityError as error:
             return self.error_response(request, error, trace_id)
-        return _EntraJSONResponse(render(self._authority(), tenant_id), headers=_DISCOVERY_HEADERS)
+        path_tenant = segment.lower() if tenant_id == discovery.MULTI_TENANT else None
+        return _EntraJSONResponse(render(self._authority(), tenant_id, path_tenant), headers=_DISCOVERY_HEADERS)
 
     def _tenant_id_for_discovery(self, segment: str) -> str:
         if segment.lower() in _TEMPLATE_TENANTS:
-            return "{tenantid}"  # Entra's multi-tenant documents carry this literal template
+            return discovery.MULTI_TENANT
         self._before_request()
         return resolve_tenant(self._directory, segment).id
 

@@ -25,8 +25,13 @@ def v2_issuer(authority: str, tenant_id: str) -> str:
     return f"{authority}/{tenant_id}/v2.0"
 
 
-def openid_configuration_v2(authority: str, tenant_id: str) -> dict[str, Any]:
-    base = f"{authority}/{tenant_id}"
+MULTI_TENANT = "{tenantid}"
+"""Entra's multi-tenant documents (``/common``, ``/organizations``) carry this literal template in the issuer."""
+
+
+def openid_configuration_v2(authority: str, tenant_id: str, path_tenant: str | None = None) -> dict[str, Any]:
+    """``path_tenant`` is the URL segment for multi-tenant documents (``common``), whose issuer is the template."""
+    base = f"{authority}/{path_tenant or tenant_id}"
     return {
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": _AUTH_METHODS,
@@ -54,8 +59,8 @@ def openid_configuration_v2(authority: str, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def openid_configuration_v1(authority: str, tenant_id: str) -> dict[str, Any]:
-    base = f"{authority}/{tenant_id}"
+def openid_configuration_v1(authority: str, tenant_id: str, path_tenant: str | None = None) -> dict[str, Any]:
+    base = f"{authority}/{path_tenant or tenant_id}"
     return {
         "token_endpoint": f"{base}/oauth2/token",
         "token_endpoint_auth_methods_supported": _AUTH_METHODS,
