@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from d365local.dataverse.odata.filter_ast import Expression, FilterSyntaxError
 from d365local.dataverse.odata.filter_parser import parse_filter
+from d365local.dataverse.odata.splitting import UnbalancedError, split_outside
 
 MAX_PAGE_SIZE = 5000
 MAX_EXPAND_DEPTH = 3
@@ -170,28 +171,10 @@ def _expand(text: str, aliases: dict[str, str], depth: int) -> tuple[Expand, ...
 
 
 def _split_top_level(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside parentheses and quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    level, quoted = 0, False
-    for char in text:
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char == "(":
-            level += 1
-        elif not quoted and char == ")":
-            level -= 1
-            if level < 0:
-                raise QueryOptionError(f"Unbalanced parentheses in '{text[:200]}'.")
-        if char == separator and level == 0 and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    if level or quoted:
-        raise QueryOptionError(f"Unbalanced parentheses or quotes in '{text[:200]}'.")
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    try:
+        return [p for p in split_outside(text, separator, nested=True) if p.strip()]
+    except UnbalancedError as exc:
+        raise QueryOptionError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -245,18 +228,10 @@ def parse_prefer(headers: Sequence[str]) -> Preferences:
 def _split_prefer(header: str) -> list[str]:
     """Comma-separated preferences; a quoted annotation list keeps its commas; an unquoted one takes the names after it
     that look like annotation names (``odata.include-annotations=A.B,C.D,odata.maxpagesize=10``)."""
-    items: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in header:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
+    try:
+        items = split_outside(header, ",", quote='"')
+    except UnbalancedError:
+        items = header.split(",")  # a stray quote: read it item by item rather than refuse the request
     merged: list[str] = []
     for item in (i.strip() for i in items):
         if not item:

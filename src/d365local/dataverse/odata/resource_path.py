@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from d365local.dataverse.odata.splitting import UnbalancedError, split_outside
+
 KeyValue = str | int | Decimal | bool | uuid.UUID | None
 
 MAX_PATH_LENGTH = 32768
@@ -55,21 +57,10 @@ def parse_resource_path(path: str) -> tuple[Segment, ...]:
 
 def _split(text: str, separator: str = "/") -> list[str]:
     """Split on ``separator`` outside single-quoted strings (a key value may contain a slash or a comma)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == "'":
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    if quoted:
-        raise PathSyntaxError(f"There is an unterminated string literal in '{text[:200]}'.")
-    parts.append("".join(current))
-    return parts
+    try:
+        return split_outside(text, separator)
+    except UnbalancedError:
+        raise PathSyntaxError(f"There is an unterminated string literal in '{text[:200]}'.") from None
 
 
 def _segment(text: str) -> Segment:
