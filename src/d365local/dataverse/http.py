@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -76,11 +77,13 @@ class WebApiHttp:
                 body=body,
                 base_url=f"{organization.url}/api/data/{version}",
             )
+            # Record work (a page of 5000, a $batch) can take a while: run it in a worker thread so the event
+            # loop keeps serving other requests, token requests included.
             if self._protection is None or not organization.throttling:
-                result = self._webapi.handle(web_request, caller)
+                result = await run_in_threadpool(self._webapi.handle, web_request, caller)
             else:
                 with self._protection.admit(f"{organization.id}/{caller.user_id}"):
-                    result = self._webapi.handle(web_request, caller)
+                    result = await run_in_threadpool(self._webapi.handle, web_request, caller)
         except UnauthenticatedError as exc:
             return self._unauthorized(organization, exc, request_id)
         except ThrottledError as exc:

@@ -155,16 +155,15 @@ class RecordEndpoints:
             for target in targets:
                 if not isinstance(target, dict):
                     raise DataverseError(errors.INVALID_ARGUMENT, detail="Each target must be a JSON object.")
-                record_id = target.get(entity.primary_id)
-                if message == "CreateMultiple":
-                    body = parse_body(entity, self._catalog, target, creating=True)
-                    ids.append(str(self._records.create(caller, entity, body)[entity.primary_id]))
-                    continue
+            if message == "CreateMultiple":
+                bodies = [parse_body(entity, self._catalog, target, creating=True) for target in targets]
+                ids = self._records.create_many(caller, entity, bodies)
+            for target in targets if message != "CreateMultiple" else ():
                 key = _bulk_key(entity, target)
                 fields = {k: v for k, v in target.items() if k not in (entity.primary_id, "@odata.id")}
                 body = parse_body(entity, self._catalog, fields, creating=False)
                 if message == "UpdateMultiple":
-                    if record_id is None:
+                    if key.guid is None:
                         raise DataverseError(
                             errors.INVALID_ARGUMENT,
                             detail=f"UpdateMultiple needs '{entity.primary_id}' on every target.",

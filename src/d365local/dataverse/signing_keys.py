@@ -19,6 +19,8 @@ import jwt
 from d365local.clock import Clock
 
 REFRESH_INTERVAL = 5.0
+MAX_AGE = 300.0
+"""Known keys are re-read this often too, so a retired key stops validating within five minutes."""
 
 
 class SigningKeys(Protocol):
@@ -37,17 +39,19 @@ class KeySet:
         self._lock = threading.Lock()
         self._keys: dict[str, Any] = {}
         self._next_refresh = 0.0
+        self._expires = 0.0
 
     def key(self, kid: str) -> Any | None:
         """The public key for ``kid``, or None when even a fresh key set does not have it."""
         with self._lock:
-            key = self._keys.get(kid)
-            if key is not None:
-                return key
             now = self._clock.now()
-            if now < self._next_refresh:
+            key = self._keys.get(kid)
+            if key is not None and now < self._expires:
+                return key
+            if key is None and now < self._next_refresh:
                 return None
             self._next_refresh = now + REFRESH_INTERVAL
+            self._expires = now + MAX_AGE
             self._keys = _parse(self._source.jwks())
             return self._keys.get(kid)
 

@@ -70,6 +70,9 @@ class RecordStore(Protocol):
     def insert(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> None:
         """Raises DataverseError DUPLICATE_RECORD / DUPLICATE_KEY on a taken id or alternate key."""
 
+    def insert_many(self, entity: EntityDefinition, org_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement for all rows; on a taken id or key, the same errors as :meth:`insert`."""
+
     def fetch(self, entity: EntityDefinition, org_id: str, record_id: str) -> Row | None: ...
 
     def fetch_by_key(self, entity: EntityDefinition, org_id: str, key: Mapping[str, Any]) -> Row | None: ...

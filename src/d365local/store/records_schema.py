@@ -66,7 +66,11 @@ def build_record_table(entity: EntityDefinition) -> Table:
         Column(entity.primary_id, GUID, primary_key=True),
         Column("orgid", GUID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
     ]
-    indexes: list[Index | UniqueConstraint] = [Index(f"ix_{name}_orgid_createdon", "orgid", "createdon")]
+    indexes: list[Index | UniqueConstraint] = [
+        Index(f"ix_{name}_orgid_createdon", "orgid", "createdon"),
+        # The default order (and every page's tie-breaker) is the primary id within an org.
+        Index(f"ix_{name}_orgid_{entity.primary_id}", "orgid", entity.primary_id),
+    ]
     for attribute in entity.attributes:
         if attribute.is_primary_id:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
@@ -74,6 +74,22 @@ class SqlRecordStore:
                 self._after_write(conn, entity)
         except IntegrityError as exc:
             raise self._duplicate(entity, org_id, values) from exc
+
+    def insert_many(self, entity: EntityDefinition, org_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        table = self._table(entity)
+        columns = sorted({name for row in rows for name in row})
+        # executemany needs the same keys in every row; a column a row leaves out is simply NULL.
+        uniform = [{"orgid": org_id, **{name: row.get(name) for name in columns}} for row in rows]
+        try:
+            with self._connection(write=True) as conn, conn.begin_nested():
+                conn.execute(insert(table), uniform)
+                self._after_write(conn, entity)
+        except IntegrityError:
+            for row in rows:  # find the row that broke it, to name its id or key as a single insert would
+                self.insert(entity, org_id, row)
+            raise
 
     def _duplicate(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> DataverseError:
         for key in entity.alternate_keys:

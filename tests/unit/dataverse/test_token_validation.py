@@ -128,3 +128,15 @@ def test_bearer_header_faults(header: str | None) -> None:
 
 def test_bearer_scheme_is_case_insensitive() -> None:
     assert bearer_token("bearer abc.def.ghi") == "abc.def.ghi"
+
+
+def test_a_retired_key_stops_validating_within_five_minutes(ring: KeyRing) -> None:
+    source = StaticKeys(ring)
+    clock = FrozenClock(NOW)
+    keys = KeySet(source, clock)
+    assert keys.key(ring.active_kid) is not None
+    source.ring = KeyRing([new_signing_key(NOW)])  # the old key is no longer published
+    clock.advance(299)
+    assert keys.key(ring.active_kid) is not None
+    clock.advance(2)
+    assert keys.key(ring.active_kid) is None
