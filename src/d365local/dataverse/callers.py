@@ -6,6 +6,7 @@ Each step fails the way Dataverse does: 401 for the token, 403 0x80072560 for an
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,10 @@ from d365local.dataverse.model import Organization
 from d365local.dataverse.security import Permissions
 from d365local.dataverse.signing_keys import KeySet
 from d365local.dataverse.storage import SecurityStore
-from d365local.dataverse.token_validation import Audience, bearer_token, validate
+from d365local.dataverse.token_validation import Audience, Caller, bearer_token, validate
+
+VALIDATED_TTL = 300.0
+MAX_VALIDATED = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,13 @@ class CallerResolver:
         self._keys = keys
         self._clock = clock
         self._authorities = authorities
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[Caller, float]] = {}
         """Authority URLs whose v2 issuer is accepted (read per request: the public base URL can change)."""
 
     def resolve(self, organization: Organization, authorization: str | None) -> AuthorizedCaller:
         token = bearer_token(authorization)
-        caller = validate(
-            token,
-            Audience(organization.tenant_id, organization.url, self._authorities()),
-            self._keys,
-            self._clock.now(),
-        )
+        caller = self._validated(organization, token)
         user = self._store.application_user(organization.id, caller.app_id)
         if user is None:
             raise DataverseError(errors.USER_NOT_MEMBER)
@@ -58,3 +59,23 @@ class CallerResolver:
         permissions = Permissions.of(user, roles)
         permissions.require_roles()
         return AuthorizedCaller(organization, permissions)
+
+    def _validated(self, organization: Organization, token: str) -> Caller:
+        """Signature checks cost more than the rest of a read; a token already checked for this org is remembered
+        until it expires (and at most :data:`VALIDATED_TTL` seconds, the key set's own refresh period)."""
+        now = self._clock.now()
+        key = (organization.id, token)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and now < cached[1]:
+                return cached[0]
+        caller = validate(
+            token, Audience(organization.tenant_id, organization.url, self._authorities()), self._keys, now
+        )
+        expires = caller.claims.get("exp")
+        until = min(float(expires) if isinstance(expires, int | float) else now, now + VALIDATED_TTL)
+        with self._lock:
+            if len(self._cache) >= MAX_VALIDATED:
+                self._cache.clear()
+            self._cache[key] = (caller, until)
+        return caller
