@@ -128,6 +128,12 @@ class _PublishedKeys:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if "/api/data/" in request.url.path:
+        # A Web API path the router could not take (e.g. one with a newline): answer as the Web API does.
+        error = {"error": {"code": "0x8006088a", "message": "Resource not found for the segment 'api'."}}
+        return JSONResponse(
+            error, 404, headers={"OData-Version": "4.0"}, media_type="application/json; odata.metadata=minimal"
+        )
     return JSONResponse({"error": "not_found", "error_description": f"No endpoint at {request.url.path}."}, 404)
 
 

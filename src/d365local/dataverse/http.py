@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -54,8 +55,8 @@ class WebApiHttp:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/api/data/{version}/{path:path}", self.handle, methods=_METHODS),
-            Route("/orgs/{org}/api/data/{version}/{path:path}", self.handle, methods=_METHODS),
+            Route("/api/data/{version}/{path:anypath}", self.handle, methods=_METHODS),
+            Route("/orgs/{org}/api/data/{version}/{path:anypath}", self.handle, methods=_METHODS),
         ]
 
     async def handle(self, request: Request) -> Response:
@@ -116,6 +117,21 @@ class WebApiHttp:
         # Dataverse sends no body; d365local adds the reason in a header so people and `doctor` can see it.
         headers["x-d365local-auth-error"] = exc.reason.encode("ascii", "replace").decode("ascii")[:300]
         return Response(status_code=401, headers=headers)
+
+
+class _AnyPath(Convertor[str]):
+    """Like Starlette's ``path`` but also matching newlines, so every /api/data/ URL reaches the Web API."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", _AnyPath())
 
 
 def _headers(request: Request) -> dict[str, str]:

@@ -19,7 +19,7 @@ from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog, EntityDefinition
 from d365local.dataverse.model import Access
-from d365local.dataverse.odata.payloads import RecordBody, parse_body, render_record, to_column_value
+from d365local.dataverse.odata.payloads import RecordBody, parse_body, render_record, resolve_name, to_column_value
 from d365local.dataverse.odata.query_options import (
     MAX_PAGE_SIZE,
     Expand,
@@ -97,6 +97,7 @@ class RecordEndpoints:
     # -- collections ----------------------------------------------------------------------------------------------
     def query(self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
         options = query_options(request)
+        self._check_names(entity, options)
         prefs = preferences(request)
         page_size = prefs.max_page_size or MAX_PAGE_SIZE
         offset = _offset(options.skiptoken)
@@ -250,6 +251,14 @@ class RecordEndpoints:
             context = f"{request.base_url}/$metadata#{entity.entity_set_name}({row[entity.primary_id]})/{name}"
             return json_response({"@odata.context": context, "value": document.get(name)})
         if request.method in ("PUT", "DELETE"):
+            if (
+                not attribute.writable
+                or attribute.is_primary_id
+                or (attribute.type.is_choice and request.method == "DELETE")
+            ):
+                raise DataverseError(
+                    errors.INVALID_ARGUMENT, detail=f"The column '{name}' cannot be set or cleared this way."
+                )
             if request.method == "PUT":
                 document = _json(request, entity)
                 if not isinstance(document, dict) or "value" not in document:
@@ -260,6 +269,20 @@ class RecordEndpoints:
             self._records.update(caller, entity, key, RecordBody({name: value}), if_match="*")
             return WebResponse(204)
         raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=name[:200])
+
+    def _check_names(self, entity: EntityDefinition, options: QueryOptions) -> None:
+        """Unknown $select columns and $expand navigations are errors even when no row comes back."""
+        if options.select is not None:
+            for name in options.select:
+                if name != "*" and resolve_name(entity, name) is None:
+                    raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
+        for expand in options.expand:
+            navigation = self._navigation(entity, expand.navigation)
+            if navigation is None:
+                raise DataverseError(
+                    errors.PROPERTY_NOT_FOUND, name=expand.navigation[:100], entity=entity.logical_name
+                )
+            self._check_names(navigation[1], expand.options)
 
     # -- rendering and navigation -------------------------------------------------------------------------------
     def _navigation(self, entity: EntityDefinition, name: str) -> tuple[str, EntityDefinition, str] | None:
@@ -372,7 +395,7 @@ def _offset(skiptoken: str | None) -> int:
     if skiptoken is None:
         return 0
     match = _SKIPTOKEN_OFFSET.search(unquote(unquote(skiptoken)))
-    if match is None:
+    if match is None or len(match.group(1)) > 9:
         raise DataverseError(errors.QUERY_INVALID, detail="The $skiptoken is not one this server issued.")
     return int(match.group(1))
 

@@ -19,7 +19,7 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog, EntityDefinition
 from d365local.dataverse.model import Access
 from d365local.dataverse.odata import filter_ast as ast
-from d365local.dataverse.odata.payloads import Binding, RecordBody, etag
+from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
 from d365local.dataverse.storage import RecordQuery, RecordStore, Row
@@ -67,6 +67,10 @@ class Records:
         if names not in {tuple(sorted(k)) for k in entity.alternate_keys}:
             raise DataverseError(errors.KEY_NOT_DEFINED, entity=entity.logical_name)
         values = {name: value for name, value in key.named}
+        if any(isinstance(v, str) and not storable(v) for v in values.values()):
+            raise DataverseError(
+                errors.INVALID_ARGUMENT, detail="A key value contains characters that cannot be stored."
+            )
         return self._store.fetch_by_key(entity, org, values)
 
     def _key_description(self, key: Segment) -> str:

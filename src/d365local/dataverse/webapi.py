@@ -115,7 +115,12 @@ class WebApi:
         if not isinstance(expression, dict) or not isinstance(expression.get("EntityName"), str):
             raise DataverseError(errors.INVALID_ARGUMENT, detail="Each BulkDelete query needs an 'EntityName'.")
         entity = self._catalog.by_logical_name(expression["EntityName"])
-        conditions = (expression.get("Criteria") or {}).get("Conditions") or []
+        criteria = expression.get("Criteria") or {}
+        conditions = criteria.get("Conditions") or [] if isinstance(criteria, dict) else None
+        if not isinstance(conditions, list):
+            raise DataverseError(
+                errors.INVALID_ARGUMENT, detail="'Criteria' must be an object with a 'Conditions' list."
+            )
         targets: list[tuple[str, str]] = []
         for condition in conditions:
             if (
@@ -127,7 +132,10 @@ class WebApi:
                 raise DataverseError(
                     errors.NOT_SUPPORTED, feature="BulkDelete criteria other than '<primary id> In/Equal [ids]'"
                 )
-            for value in condition.get("Values") or []:
+            values = condition.get("Values") or []
+            if not isinstance(values, list):
+                raise DataverseError(errors.INVALID_ARGUMENT, detail="A condition's 'Values' must be a list.")
+            for value in values:
                 raw = value.get("Value") if isinstance(value, dict) else value
                 try:
                     targets.append((entity.logical_name, str(uuid.UUID(str(raw)))))

@@ -21,6 +21,11 @@ from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Cat
 from d365local.dataverse.odata import filter_ast as ast
 
 _STRINGS = (AttributeType.STRING, AttributeType.MEMO)
+MAX_CONDITIONS = 500
+"""Conditions in one and/or chain (SQLite refuses expressions nested about a thousand deep)."""
+MAX_DAYS = 36500
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 _ESCAPE = "\\"
 
 
@@ -63,9 +68,20 @@ class _Compiler:
 
     def boolean(self, node: ast.Expression) -> ColumnElement[bool]:
         if isinstance(node, ast.And):
-            return and_(*(self.boolean(n) for n in _flatten(node, ast.And)))
+            operands = _flatten(node, ast.And)
+            if len(operands) > MAX_CONDITIONS:
+                raise _invalid(f"The $filter has more than {MAX_CONDITIONS} conditions joined by 'and'.")
+            return and_(*(self.boolean(n) for n in operands))
         if isinstance(node, ast.Or):
-            return or_(*(self.boolean(n) for n in _flatten(node, ast.Or)))
+            operands = _flatten(node, ast.Or)
+            if len(operands) > MAX_CONDITIONS:
+                raise _invalid(f"The $filter has more than {MAX_CONDITIONS} conditions joined by 'or'.")
+            membership = _as_membership(operands)
+            if membership is not None:
+                column_name, values = membership
+                attribute, column = resolve_column(self.entity, self.table, column_name)
+                return column.in_([_coerce(v, attribute) for v in values])  # type: ignore[no-any-return]
+            return or_(*(self.boolean(n) for n in operands))
         if isinstance(node, ast.Not):
             return not_(self.boolean(node.operand))
         if isinstance(node, ast.Compare):
@@ -105,6 +121,8 @@ class _Compiler:
     # -- comparisons ----------------------------------------------------------------------------------------
     def compare(self, node: ast.Compare) -> ColumnElement[bool]:
         left, right = node.left, node.right
+        if isinstance(left, ast.Literal) and isinstance(right, ast.Literal):
+            return true() if _literal_comparison(node.op, left.value, right.value) else false()
         if isinstance(left, ast.Literal) and not isinstance(right, ast.Literal):
             left, right = right, left
             node = ast.Compare(_MIRROR[node.op], left, right)
@@ -191,9 +209,12 @@ class _Compiler:
         value = node.parameter("PropertyValue")
         if isinstance(value, ast.Literal):
             try:
-                return int(str(value.value))
+                number = int(str(value.value))
             except ValueError:
                 pass
+            else:
+                if 0 <= number <= MAX_DAYS:
+                    return number
         raise _invalid(f"Microsoft.Dynamics.CRM.{node.name} needs a whole-number PropertyValue.")
 
     # -- lambdas ------------------------------------------------------------------------------------------------
@@ -226,6 +247,38 @@ class _Compiler:
         if node.quantifier == "any":
             return exists(select(literal(1)).select_from(child).where(joined, predicate))
         return not_(exists(select(literal(1)).select_from(child).where(joined, not_(predicate))))
+
+
+def _as_membership(operands: list[ast.Expression]) -> tuple[str, list[object]] | None:
+    """``c eq 1 or c eq 2 or …`` on one column → (c, [1, 2, …]), compiled as one IN (SQLite limits expression depth)."""
+    column: str | None = None
+    values: list[object] = []
+    for operand in operands:
+        if not (
+            isinstance(operand, ast.Compare)
+            and operand.op is ast.Comparison.EQ
+            and isinstance(operand.left, ast.Property)
+            and len(operand.left.path) == 1
+            and isinstance(operand.right, ast.Literal)
+            and operand.right.value is not None
+        ):
+            return None
+        if column is not None and operand.left.path[0] != column:
+            return None
+        column = operand.left.path[0]
+        values.append(operand.right.value)
+    return (column, values) if column is not None and len(values) > 1 else None
+
+
+def _literal_comparison(op: ast.Comparison, left: object, right: object) -> bool:
+    if op is ast.Comparison.EQ:
+        return left == right
+    if op is ast.Comparison.NE:
+        return left != right
+    try:
+        return bool(_OPERATORS[op](left, right))
+    except TypeError:
+        return False
 
 
 def _flatten(node: ast.Expression, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expression]:
@@ -376,13 +429,22 @@ def _coerce(value: object, attribute: AttributeDefinition | None) -> Any:
     kind = attribute.type
     try:
         if kind in _STRINGS and isinstance(value, str):
+            if "\x00" in value or not _encodable(value):
+                raise _invalid(
+                    f"A text value for '{attribute.logical_name}' contains characters that cannot be stored."
+                )
             return value
         if (kind is AttributeType.UNIQUEIDENTIFIER or kind.is_lookup) and isinstance(value, uuid.UUID | str):
             return str(uuid.UUID(str(value)))
         numeric = isinstance(value, int | Decimal | str) and not isinstance(value, bool)
         if (kind in (AttributeType.INTEGER, AttributeType.BIGINT) or kind.is_choice) and numeric:
             number = Decimal(str(value))
+            low, high = _INT64 if kind is AttributeType.BIGINT else _INT32
             if number == int(number):
+                if not low <= int(number) <= high:
+                    raise _invalid(
+                        f"The value {str(value)[:40]} is out of range for the column '{attribute.logical_name}'."
+                    )
                 return int(number)
         if kind in (AttributeType.MONEY, AttributeType.DECIMAL, AttributeType.DOUBLE) and numeric:
             number = Decimal(str(value))
@@ -397,6 +459,14 @@ def _coerce(value: object, attribute: AttributeDefinition | None) -> Any:
         f"A binary operator with incompatible types was detected. Found operand types '{_edm(attribute)}' and "
         f"'{_edm_of(value)}' for the column '{attribute.logical_name}'."
     )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _as_datetime(value: object, date_only: bool) -> dt.date | dt.datetime:

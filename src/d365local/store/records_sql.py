@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError as DBAPIDataError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
@@ -138,6 +139,20 @@ class SqlRecordStore:
         if entity.logical_name in _SECURITY_TABLES:
             self._bump(conn)
 
+    @contextlib.contextmanager
+    def _query_errors(self) -> Iterator[None]:
+        """Values the database cannot compare or a filter it cannot plan are the caller's error, not a 500."""
+        try:
+            yield
+        except DBAPIDataError as exc:
+            raise DataverseError(
+                errors.QUERY_INVALID, detail="A value in the query cannot be used with its column."
+            ) from exc
+        except OperationalError as exc:
+            if "too large" not in str(exc) and "too complex" not in str(exc):
+                raise
+            raise DataverseError(errors.QUERY_INVALID, detail="The $filter expression is too large.") from exc
+
     def select(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Row]:
         table = self._table(entity)
         statement = select(table).where(*self._conditions(entity, org_id, query))
@@ -154,13 +169,13 @@ class SqlRecordStore:
         statement = statement.order_by(*order).offset(query.offset)
         if query.limit is not None:
             statement = statement.limit(query.limit)
-        with self._connection() as conn:
+        with self._query_errors(), self._connection() as conn:
             return [dict(row._mapping) for row in conn.execute(statement)]
 
     def count(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> int:
         table = self._table(entity)
         statement = select(func.count()).select_from(table).where(*self._conditions(entity, org_id, query))
-        with self._connection() as conn:
+        with self._query_errors(), self._connection() as conn:
             return int(conn.execute(statement).scalar_one())
 
     def _conditions(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Any]:

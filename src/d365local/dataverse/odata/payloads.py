@@ -89,9 +89,10 @@ def to_column_value(entity: EntityDefinition, attribute: AttributeDefinition, va
     name = attribute.logical_name
     if kind in (AttributeType.STRING, AttributeType.MEMO):
         if not isinstance(value, str):
+            raise _cannot_convert(entity, value, "Edm.String", name)
+        if not storable(value):
             raise _payload(
-                entity,
-                f"Cannot convert the literal '{str(value)[:50]}' to the expected type 'Edm.String' for '{name}'.",
+                entity, f"The value of '{name}' contains characters that cannot be stored (NUL or a surrogate)."
             )
         if attribute.max_length is not None and len(value) > attribute.max_length:
             raise DataverseError(
@@ -100,9 +101,7 @@ def to_column_value(entity: EntityDefinition, attribute: AttributeDefinition, va
         return value
     if kind in (AttributeType.INTEGER, AttributeType.BIGINT) or kind.is_choice:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _payload(
-                entity, f"Cannot convert the literal '{str(value)[:50]}' to the expected type 'Edm.Int32' for '{name}'."
-            )
+            raise _cannot_convert(entity, value, "Edm.Int32", name)
         if kind.is_choice and attribute.options and attribute.option(value) is None:
             raise _out_of_range(entity, attribute, value)
         _check_range(entity, attribute, value)
@@ -113,29 +112,32 @@ def to_column_value(entity: EntityDefinition, attribute: AttributeDefinition, va
             or not isinstance(value, int | float)
             or (isinstance(value, float) and not math.isfinite(value))
         ):
-            raise _payload(
-                entity,
-                f"Cannot convert the literal '{str(value)[:50]}' to the expected type 'Edm.Decimal' for '{name}'.",
-            )
+            raise _cannot_convert(entity, value, "Edm.Decimal", name)
         _check_range(entity, attribute, value)
         return float(value) if kind is AttributeType.DOUBLE else Decimal(str(value))
     if kind is AttributeType.BOOLEAN:
         if not isinstance(value, bool):
-            raise _payload(
-                entity,
-                f"Cannot convert the literal '{str(value)[:50]}' to the expected type 'Edm.Boolean' for '{name}'.",
-            )
+            raise _cannot_convert(entity, value, "Edm.Boolean", name)
         return value
     if kind is AttributeType.UNIQUEIDENTIFIER:
         try:
             return str(uuid.UUID(str(value)))
         except ValueError:
-            raise _payload(
-                entity, f"Cannot convert the literal '{str(value)[:50]}' to the expected type 'Edm.Guid' for '{name}'."
-            ) from None
+            raise _cannot_convert(entity, value, "Edm.Guid", name) from None
     if kind is AttributeType.DATETIME:
         return _datetime(entity, attribute, value)
     raise _payload(entity, f"The property '{name}' cannot be set.")
+
+
+def storable(text: str) -> bool:
+    """Text every database can store: valid UTF-8 (no lone surrogates) and no NUL."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_range(entity: EntityDefinition, attribute: AttributeDefinition, value: float) -> None:
@@ -175,7 +177,7 @@ def _binding(entity: EntityDefinition, catalog: Catalog, navigation: str, value:
         target = target_hint or (lookup.targets[0] if len(lookup.targets) == 1 else "")
         return Binding(lookup_name, target, content_id=content.group(1))
     path = urlsplit(value.strip()).path if "://" in value else value.strip()
-    path = re.sub(r"^/?(?:.*?/api/data/v9\.\d/)?", "", path)
+    path = re.sub(r"^(?:.*?/api/data/v9\.\d/|/)", "", path)
     try:
         segments = parse_resource_path(path)
     except PathSyntaxError as exc:
@@ -255,14 +257,20 @@ def render_record(
     return document
 
 
+def resolve_name(entity: EntityDefinition, name: str) -> AttributeDefinition | None:
+    """A ``$select`` name: a column's logical name, or ``_x_value`` of a lookup."""
+    attribute = entity.attribute(name)
+    if attribute is None and name.startswith("_") and name.endswith("_value"):
+        attribute = entity.attribute(name[1:-6])
+    return attribute
+
+
 def _selected(entity: EntityDefinition, select: Sequence[str] | None) -> list[AttributeDefinition]:
     if select is None or "*" in select:
         return list(entity.attributes)
     wanted = []
     for name in select:
-        attribute = entity.attribute(name)
-        if attribute is None and name.startswith("_") and name.endswith("_value"):
-            attribute = entity.attribute(name[1:-6])
+        attribute = resolve_name(entity, name)
         if attribute is None:
             raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
         wanted.append(attribute)
