@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from d365local.dataverse import errors
 from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog, EntityDefinition
+from d365local.dataverse.metadata import AttributeType, Catalog, EntityDefinition
 from d365local.dataverse.model import Access
 from d365local.dataverse.odata.payloads import RecordBody, parse_body, render_record, resolve_name, to_column_value
 from d365local.dataverse.odata.query_options import (
@@ -254,7 +254,7 @@ class RecordEndpoints:
             if (
                 not attribute.writable
                 or attribute.is_primary_id
-                or (attribute.type.is_choice and request.method == "DELETE")
+                or (attribute.type in (AttributeType.STATE, AttributeType.STATUS) and request.method == "DELETE")
             ):
                 raise DataverseError(
                     errors.INVALID_ARGUMENT, detail=f"The column '{name}' cannot be set or cleared this way."
