@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -236,7 +237,8 @@ class Records:
             raise DataverseError(errors.VERSION_MISMATCH)
         self._store.delete(entity, caller.organization.id, str(existing[entity.primary_id]))
 
-    def atomic(self) -> Any:
+    def atomic(self) -> AbstractContextManager[None]:
+        """Record writes inside happen together or not at all."""
         return self._store.atomic()
 
     # -- helpers ------------------------------------------------------------------------------------------------
