@@ -30,6 +30,7 @@ from d365local.identity.signing import KeyRingCache
 from d365local.identity.token_service import TokenService
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
+from d365local.store.engine import data_version_signal
 from d365local.store.generation_cache import GenerationCache
 from d365local.store.records_schema import RECORD_TABLES
 from d365local.store.records_sql import SqlRecordStore
@@ -50,7 +51,7 @@ class AppOptions:
 
 def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
     clock = clock or SystemClock()
-    cache = GenerationCache(database.directory.generation)
+    cache = GenerationCache(database.directory.generation, changed_marker=data_version_signal(database.engine))
     reader = CachedDirectoryReader(database.directory, cache)
     keys = KeyRingCache(reader.signing_keys)
     replay_guard = SqlReplayGuard(database.engine, clock) if options.reject_assertion_replay else None

@@ -151,3 +151,30 @@ def test_replay_guard_accepts_each_jti_once(database: Database) -> None:
     assert guard.first_use("other-client", "jti-1", NOW + 600)
     clock.advance(3600)
     assert guard.first_use("c", "jti-2", NOW + 4200)
+
+
+def test_sqlite_data_version_sees_commits_from_other_connections(tmp_path: Path) -> None:
+    from d365local.store.engine import data_version_signal
+    from d365local.store.generation_cache import GenerationCache
+
+    database = open_database(tmp_path)
+    try:
+        signal = data_version_signal(database.engine)
+        assert signal is not None
+        reads = []
+
+        def generation() -> int:
+            reads.append(1)
+            return database.directory.generation()
+
+        cache = GenerationCache(generation, changed_marker=signal)
+        first = cache.sync()
+        assert cache.sync() == first
+        assert cache.sync() == first
+        assert len(reads) == 1  # nothing committed: the counter was read once
+        admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), FrozenClock(NOW))
+        admin.create_tenant("Contoso")
+        assert cache.sync() == first + 1
+        assert len(reads) == 2
+    finally:
+        database.close()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,24 @@ def exclusive(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class SqliteDataVersion:
+    """``PRAGMA data_version`` on a connection of its own: it changes whenever another connection (another thread of
+    this process, the CLI, another worker) commits to the database — a change signal without reading any table."""
+
+    def __init__(self, database: str) -> None:
+        self._connection = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+
+def data_version_signal(engine: Engine) -> SqliteDataVersion | None:
+    """The cheap change signal for a file-based SQLite database; None elsewhere."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    return SqliteDataVersion(database)

@@ -17,14 +17,25 @@ MAX_ENTRIES = 50_000
 
 
 class GenerationCache:
-    def __init__(self, generation: Callable[[], int]) -> None:
+    def __init__(self, generation: Callable[[], int], *, changed_marker: Callable[[], int] | None = None) -> None:
+        """``changed_marker``, when given, is a cheaper value that moves whenever anything was committed (SQLite's
+        ``PRAGMA data_version``): while it stands still the change counter need not be read at all."""
         self._read_generation = generation
+        self._changed_marker = changed_marker
+        self._marker: int | None = None
         self._lock = threading.Lock()
         self._generation = -1
         self._entries: dict[Hashable, object] = {}
 
     def sync(self) -> int:
         """Drop cached answers if the store changed since the last call; return the current generation."""
+        if self._changed_marker is not None:
+            marker = self._changed_marker()
+            with self._lock:
+                if marker == self._marker and self._generation >= 0:
+                    return self._generation
+                # Read before the counter: a commit landing in between moves the marker again, so it is not missed.
+                self._marker = marker
         generation = self._read_generation()
         with self._lock:
             if generation != self._generation:
