@@ -25,7 +25,6 @@ import os
 import platform
 import queue
 import re
-import resource
 import shlex
 import shutil
 import ssl
@@ -47,6 +46,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import d365local
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<name>.py`
+from bench.harness import (
+    CLK_TCK,
+    UNITS_MS,
+    children_cpu_s,
+    clean_environment,
+    descendants,
+    latency_ms,
+    machine_busy_s,
+    percentile,
+    read_credentials,
+    tool_version,
+)
+
 CONNECTIONS = 8
 WRK_THREADS = 2
 READY_TIMEOUT = 60.0
@@ -58,7 +71,6 @@ GOAL_VS_MOCK = 1.5
 GOAL_VS_SIGNING = 0.60
 GOAL_READY_S = 2.0
 SIGNING_ROUNDS = 5
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- results -------------------------------------------------------------------------------------------------------
@@ -194,26 +206,6 @@ def running(argv: Sequence[str], log_path: Path, env: dict[str, str] | None = No
         server.stop()
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and all its live descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
 def sample(pid: int) -> ProcessSample:
     """VmRSS (kB) summed over ``pid`` and its descendants, and the CPU seconds of each."""
     rss, cpu = 0, {}
@@ -227,18 +219,6 @@ def sample(pid: int) -> ProcessSample:
         rss += int(match.group(1)) if match else 0
         cpu[p] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15 of stat)
     return ProcessSample(rss, cpu)
-
-
-def machine_busy_s() -> float:
-    """CPU seconds all cores have spent not idle since boot (/proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 # -- load generators -------------------------------------------------------------------------------------------------
@@ -256,7 +236,6 @@ function done(summary, latency, requests)
   io.write(string.format("non200 %d\\n", total))
 end
 """
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
 
 def ensure_wrk() -> str | None:
@@ -273,13 +252,6 @@ def lua_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _latency_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
-    if not match:
-        raise ValueError(f"cannot read wrk latency {text!r}")
-    return float(match.group(1)) * _UNITS_MS[match.group(2)]
-
-
 def parse_wrk(output: str, cpu_s: float) -> LoadResult:
     def grab(pattern: str) -> re.Match[str]:
         match = re.search(pattern, output, re.MULTILINE)
@@ -293,11 +265,11 @@ def parse_wrk(output: str, cpu_s: float) -> LoadResult:
     non200 = re.search(r"^non200 (\d+)", output, re.MULTILINE)
     return LoadResult(
         generator="wrk",
-        duration_s=float(done.group(2)) * _UNITS_MS[done.group(3)] / 1000,
+        duration_s=float(done.group(2)) * UNITS_MS[done.group(3)] / 1000,
         requests=int(done.group(1)),
         tokens_per_s=float(grab(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        p50_ms=_latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
-        p99_ms=_latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
+        p50_ms=latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
         non_200=max(int(non200.group(1)) if non200 else 0, int(non2xx.group(1)) if non2xx else 0),
         socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
         loadgen_cpu_s=cpu_s,
@@ -316,13 +288,6 @@ def run_wrk(wrk: str, url: str, body: str, duration: float, workdir: Path) -> Lo
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout + done.stderr, children_cpu_s() - before)
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 async def _httpx_load(
@@ -412,21 +377,6 @@ def measure_server(result: RunResult, pid: int, load: Load, url: str, body: str,
 
 
 # -- d365local -------------------------------------------------------------------------------------------------------
-def clean_environment() -> dict[str, str]:
-    """No pre-set credentials or CA bundles: serve must make its own starter app."""
-    drop = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "REGION_NAME")
-    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("AZURE_", "D365LOCAL_"))}
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and not name.startswith("#"):
-            values[name.strip()] = value.strip()
-    return values
-
-
 def token_form(credentials: dict[str, str]) -> str:
     return urllib.parse.urlencode(
         {
@@ -476,7 +426,7 @@ def bench_d365local(
         command.argv(data_dir, workers, tls), workdir / f"serve-{scheme}-{workers}.log", clean_environment()
     ) as srv:
         match, result.ready_s = srv.wait_for(re.compile(re.escape(D365_READY) + r"(\S+?),?(\s|$)"))
-        credentials = read_env_file(data_dir / "credentials.env")
+        credentials = read_credentials(data_dir / "credentials.env")
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=credentials["SSL_CERT_FILE"]) if tls else False
         )
@@ -521,7 +471,7 @@ def install_mock(workdir: Path) -> tuple[Path | None, str]:
     package_dir = prefix / "node_modules" / "oauth2-mock-server"
     package = json.loads((package_dir / "package.json").read_text(encoding="utf-8"))
     bin_entry = package["bin"] if isinstance(package["bin"], str) else package["bin"]["oauth2-mock-server"]
-    return package_dir / bin_entry, f"{package['name']}@{package['version']}, node {_version([node, '--version'])}"
+    return package_dir / bin_entry, f"{package['name']}@{package['version']}, node {tool_version([node, '--version'])}"
 
 
 def bench_mock(cli: Path, load: Load, workdir: Path, body: str) -> RunResult:
@@ -572,15 +522,6 @@ def signing_rate(token: str, seconds: float, cores: int) -> SigningResult:
 
 
 # -- machine and report ----------------------------------------------------------------------------------------------
-def _version(argv: list[str]) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0] if text else "?"
-
-
 def machine_info() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
@@ -593,7 +534,7 @@ def machine_info() -> dict[str, Any]:
         "memory_gib": round(int(total.group(1)) / 1024 / 1024, 1) if total else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "wrk": _version([wrk, "-v"]) if wrk else None,
+        "wrk": tool_version([wrk, "-v"]) if wrk else None,
         "d365local": source_revision(),
     }
 
@@ -601,7 +542,7 @@ def machine_info() -> dict[str, Any]:
 def source_revision() -> str:
     """The git commit of the d365local source this Python imports, ``+dirty`` if its src/ has local changes."""
     root = Path(d365local.__file__).resolve().parents[2]
-    head = _version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
+    head = tool_version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
     try:
         status = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
@@ -745,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report.runs.append(RunResult("oauth2-mock-server http", "oauth2-mock-server", "http", 1, skipped=note))
             else:
                 report.settings["mock"] = note
-                first = read_env_file(workdir / "d365local-http-1" / "credentials.env")
+                first = read_credentials(workdir / "d365local-http-1" / "credentials.env")
                 report.runs.append(bench_mock(cli, load, workdir, token_form(first)))
         print("… raw RS256 signing", file=sys.stderr, flush=True)
         report.signing = signing_rate(tokens[0], min(duration, 10.0), report.machine["nproc"])

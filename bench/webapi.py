@@ -32,7 +32,6 @@ import platform
 import queue
 import random
 import re
-import resource
 import shutil
 import signal
 import sqlite3
@@ -55,6 +54,20 @@ import httpx
 from sqlalchemy import Engine, event, insert
 
 import d365local
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<name>.py`
+from bench.harness import (
+    CLK_TCK,
+    UNITS_MS,
+    children_cpu_s,
+    clean_environment,
+    descendants,
+    latency_ms,
+    machine_busy_s,
+    percentile,
+    read_credentials,
+    tool_version,
+)
 from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.store.records_schema import RECORD_TABLES
 
@@ -81,7 +94,6 @@ QUERY = (
     "&%24select=name,revenue",
 )
 """The query, as written and as sent (percent-encoded)."""
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- results -------------------------------------------------------------------------------------------------------
@@ -248,12 +260,6 @@ def running_server(data_dir: Path, log_path: Path, extra: Sequence[str]) -> Iter
         server.stop()
 
 
-def clean_environment() -> dict[str, str]:
-    """No pre-set credentials or CA bundles: serve makes its own starter app."""
-    drop = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "REGION_NAME")
-    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("AZURE_", "D365LOCAL_"))}
-
-
 def cli(data_dir: Path, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "d365local", *args, "--data-dir", str(data_dir)],
@@ -266,15 +272,6 @@ def cli(data_dir: Path, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"d365local {' '.join(args)} failed ({done.returncode}): {done.stderr or done.stdout}")
     return done.stdout
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and not name.startswith("#"):
-            values[name.strip()] = value.strip()
-    return values
 
 
 def get_token(client: httpx.Client, credentials: dict[str, str]) -> str:
@@ -298,25 +295,6 @@ def api_headers(token: str) -> dict[str, str]:
 
 
 # -- /proc ---------------------------------------------------------------------------------------------------------
-def descendants(pid: int) -> list[int]:
-    """``pid`` and all its live descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
 def rss_mb(pid: int) -> float:
     """VmRSS of ``pid`` and its descendants, MiB (one process with the default single worker)."""
     total = 0
@@ -342,18 +320,6 @@ def cpu_s(pid: int) -> float:
     return total
 
 
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_busy_s() -> float:
-    """CPU seconds all cores have spent not idle since boot (/proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
 @contextlib.contextmanager
 def cpu_window(report: Report, phase: str, pid: int) -> Iterator[None]:
     """Average cores busy during a phase: the server, this process (the client), its children (wrk), everything else
@@ -376,13 +342,6 @@ def cpu_window(report: Report, phase: str, pid: int) -> Iterator[None]:
         }
         used["others"] = max(0.0, machine_busy_s() - busy - sum(used.values()))
         report.cpu[phase] = {"seconds": round(seconds, 1)} | {k: round(v / seconds, 2) for k, v in used.items()}
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 # -- profiling (optional) ------------------------------------------------------------------------------------------
@@ -628,14 +587,6 @@ function done(summary, latency, requests)
   io.write(string.format("non200 %d\\n", total))
 end
 """
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def _latency_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
-    if not match:
-        raise ValueError(f"cannot read wrk latency {text!r}")
-    return float(match.group(1)) * _UNITS_MS[match.group(2)]
 
 
 def run_wrk(wrk: str, base: str, token: str, paths: Sequence[str], seconds: int, workdir: Path) -> GetResult:
@@ -662,11 +613,11 @@ def run_wrk(wrk: str, base: str, token: str, paths: Sequence[str], seconds: int,
     non200 = re.search(r"^non200 (\d+)", output, re.MULTILINE)
     return GetResult(
         generator="wrk",
-        duration_s=float(summary.group(2)) * _UNITS_MS[summary.group(3)] / 1000,
+        duration_s=float(summary.group(2)) * UNITS_MS[summary.group(3)] / 1000,
         requests=int(summary.group(1)),
         requests_per_s=float(grab(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        p50_ms=_latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
-        p99_ms=_latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
+        p50_ms=latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
         errors=(int(non200.group(1)) if non200 else 0) + (sum(int(g) for g in errors.groups()) if errors else 0),
         server_cpu_ms_per_request=0.0,
         loadgen_cpu_s=children_cpu_s() - before,
@@ -865,15 +816,6 @@ def page_through(
 
 
 # -- machine and report --------------------------------------------------------------------------------------------
-def _version(argv: list[str]) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0] if text else "?"
-
-
 def machine_info() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
@@ -881,8 +823,8 @@ def machine_info() -> dict[str, Any]:
     total = re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.MULTILINE)
     wrk = shutil.which("wrk")
     root = Path(d365local.__file__).resolve().parents[2]
-    head = _version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
-    dirty = _version(["git", "-C", str(root), "status", "--porcelain", "--", "src"])
+    head = tool_version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
+    dirty = tool_version(["git", "-C", str(root), "status", "--porcelain", "--", "src"])
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_model": model.group(1).strip() if model else platform.processor(),
@@ -890,7 +832,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
-        "wrk": _version([wrk, "-v"]) if wrk else None,
+        "wrk": tool_version([wrk, "-v"]) if wrk else None,
         "d365local": head + ("+dirty" if dirty not in ("", "?") else ""),
     }
 
@@ -1041,7 +983,7 @@ def bench(args: argparse.Namespace, report: Report, workdir: Path) -> None:
 
         try:
             cli(data_dir, "org", "throttling", "--org", ORG, "--off")
-            credentials = read_env_file(data_dir / "credentials.env")
+            credentials = read_credentials(data_dir / "credentials.env")
             verify = ssl.create_default_context(cafile=credentials["SSL_CERT_FILE"])
             db = data_dir / "d365local.db"
             org_id = server_org_id(db)
