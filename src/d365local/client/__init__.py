@@ -1,0 +1,23 @@
+"""d365local's client library: client-credentials tokens done right, for d365local and the real Microsoft cloud.
+
+Depends only on the wire (httpx, cryptography, PyJWT), never on server code.
+"""
+
+from d365local.client.credentials import ClientCertificate, ClientSecret
+from d365local.client.errors import AuthenticationError, ClientError
+from d365local.client.token_cache import MemoryTokenCache
+from d365local.client.token_protocol import AccessToken, AccessTokenInfo, CachedToken
+from d365local.client.token_provider import ENTRA_AUTHORITY, TokenProvider
+
+__all__ = [
+    "ENTRA_AUTHORITY",
+    "AccessToken",
+    "AccessTokenInfo",
+    "AuthenticationError",
+    "CachedToken",
+    "ClientCertificate",
+    "ClientError",
+    "ClientSecret",
+    "MemoryTokenCache",
+    "TokenProvider",
+]

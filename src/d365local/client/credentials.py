@@ -1,0 +1,96 @@
+"""What proves the app's identity in a token request: a client secret, or a certificate-signed client assertion.
+
+Certificates as Entra documents them: RS256 with ``x5t`` (SHA-1 thumbprint) or PS256 with ``x5t#S256``; claims
+``aud`` = the token endpoint, ``iss`` = ``sub`` = client id, a fresh ``jti``, ten minutes of life.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from d365local.client.errors import ClientError
+
+ASSERTION_LIFETIME = 600
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+class Credential(Protocol):
+    def fields(self, client_id: str, token_endpoint: str, now: float) -> dict[str, str]:
+        """The form fields that authenticate ``client_id`` at ``token_endpoint``."""
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    value: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.value:
+            raise ClientError("the client secret is empty: pass the secret's Value")
+
+    def fields(self, client_id: str, token_endpoint: str, now: float) -> dict[str, str]:
+        return {"client_secret": self.value}
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A private key and its certificate; ``sha256=True`` signs PS256 with ``x5t#S256`` (Entra's current advice)."""
+
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    certificate: x509.Certificate
+    sha256: bool = False
+
+    @classmethod
+    def from_pem(cls, path: str | Path, *, password: bytes | None = None, sha256: bool = False) -> ClientCertificate:
+        """A PEM file holding the private key and the certificate."""
+        data = Path(path).read_bytes()
+        try:
+            key = serialization.load_pem_private_key(data, password=password)
+            certificate = x509.load_pem_x509_certificate(data)
+        except ValueError as exc:
+            raise ClientError(f"{path}: expected a PEM file with a private key and its certificate") from exc
+        return cls._checked(key, certificate, sha256)
+
+    @classmethod
+    def from_pfx(cls, path: str | Path, *, password: bytes | None = None, sha256: bool = True) -> ClientCertificate:
+        try:
+            key, certificate, _chain = pkcs12.load_key_and_certificates(Path(path).read_bytes(), password)
+        except ValueError as exc:
+            raise ClientError(f"{path}: not a PFX file, or the password is wrong") from exc
+        return cls._checked(key, certificate, sha256)
+
+    @classmethod
+    def _checked(cls, key: object, certificate: x509.Certificate | None, sha256: bool) -> ClientCertificate:
+        if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
+            raise ClientError("the certificate credential needs an RSA private key and its certificate")
+        return cls(key, certificate, sha256)
+
+    def fields(self, client_id: str, token_endpoint: str, now: float) -> dict[str, str]:
+        if self.sha256:
+            headers = {"alg": "PS256", "typ": "JWT", "x5t#S256": _b64(self.certificate.fingerprint(hashes.SHA256()))}
+        else:
+            headers = {"alg": "RS256", "typ": "JWT", "x5t": _b64(self.certificate.fingerprint(hashes.SHA1()))}  # noqa: S303 - x5t is SHA-1 by definition
+        claims = {
+            "aud": token_endpoint,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": str(uuid.uuid4()),
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now) + ASSERTION_LIFETIME,
+        }
+        assertion = jwt.encode(claims, self.private_key, algorithm=headers["alg"], headers=headers)
+        return {"client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -1,0 +1,144 @@
+"""Tokens that never go stale: cache, proactive refresh, one request per key at a time.
+
+- Served from the cache until ``refresh_on`` (the server's ``refresh_in``, else 5 minutes before expiry).
+- From then on, the next caller refreshes; if that fails while the old token is still valid, the old token is
+  served and the next attempt waits :data:`RETRY_DELAY` seconds.
+- Single-flight: concurrent callers for the same key wait for one request instead of sending their own.
+- Implements azure-core's ``TokenCredential`` protocol (``get_token``, ``get_token_info``) without needing it, so
+  it plugs into ``powerplatform-dataverse-client`` and other Azure SDKs.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import certifi
+import httpx
+
+from d365local.client.credentials import Credential
+from d365local.client.errors import AuthenticationError, ClientError
+from d365local.client.token_cache import CacheKey, MemoryTokenCache, TokenCache
+from d365local.client.token_protocol import (
+    AccessToken,
+    AccessTokenInfo,
+    CachedToken,
+    parse_response,
+    request_form,
+    resource_of,
+    token_endpoint,
+)
+
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+RETRY_DELAY = 30.0
+
+
+def default_verify() -> ssl.SSLContext:
+    """Trust ``REQUESTS_CA_BUNDLE``, then ``SSL_CERT_FILE``, then certifi's roots."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    return ssl.create_default_context(cafile=bundle)
+
+
+class TokenProvider:
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        credential: Credential,
+        *,
+        authority: str = ENTRA_AUTHORITY,
+        v2: bool = True,
+        cache: TokenCache | None = None,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not tenant_id or not client_id:
+            raise ClientError("a token provider needs the tenant id and the client id")
+        self.tenant_id = tenant_id
+        self.client_id = client_id
+        self._credential = credential
+        self._authority = authority.rstrip("/")
+        self._v2 = v2
+        self._cache = cache or MemoryTokenCache()
+        self._clock = clock
+        self._http = httpx.Client(
+            transport=transport, verify=default_verify() if verify is None else verify, timeout=timeout
+        )
+        self._locks: dict[CacheKey, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._next_attempt: dict[CacheKey, float] = {}
+        self.requests_sent = 0
+        """How many token requests this provider made (single-flight and caching keep it small)."""
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TokenProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- azure-core TokenCredential protocol ----------------------------------------------------------------
+    def get_token(
+        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, **kwargs: Any
+    ) -> AccessToken:
+        token = self.token(self._single_scope(scopes))
+        return AccessToken(token.access_token, int(token.expires_on))
+
+    def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> AccessTokenInfo:
+        token = self.token(self._single_scope(scopes))
+        return AccessTokenInfo(token.access_token, int(token.expires_on), token.token_type, int(token.refresh_on))
+
+    @staticmethod
+    def _single_scope(scopes: tuple[str, ...]) -> str:
+        if len(scopes) != 1:
+            raise ClientError("client credentials take exactly one scope: '<resource>/.default'")
+        return resource_of(scopes[0])
+
+    # -- tokens ---------------------------------------------------------------------------------------------
+    def token(self, resource: str) -> CachedToken:
+        """A valid token for ``resource`` (an org URL), from the cache when it is not due for refresh."""
+        key: CacheKey = (self._authority.lower(), self.tenant_id.lower(), self.client_id.lower(), resource.lower())
+        cached = self._cache.get(key)
+        now = self._clock()
+        if cached is not None and cached.usable(now) and (not cached.due(now) or now < self._next_attempt.get(key, 0)):
+            return cached
+        with self._lock(key):
+            cached = self._cache.get(key)  # another thread may have refreshed it while this one waited
+            now = self._clock()
+            if (
+                cached is not None
+                and cached.usable(now)
+                and (not cached.due(now) or now < self._next_attempt.get(key, 0))
+            ):
+                return cached
+            try:
+                fresh = self._request(resource, now)
+            except (AuthenticationError, httpx.HTTPError):
+                if cached is not None and cached.usable(now):
+                    self._next_attempt[key] = now + RETRY_DELAY  # keep serving the valid token, retry later
+                    return cached
+                raise
+            self._cache.put(key, fresh)
+            self._next_attempt.pop(key, None)
+            return fresh
+
+    def _lock(self, key: CacheKey) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _request(self, resource: str, now: float) -> CachedToken:
+        endpoint = token_endpoint(self._authority, self.tenant_id, v2=self._v2)
+        form = request_form(
+            self.client_id, resource, self._credential.fields(self.client_id, endpoint, now), v2=self._v2
+        )
+        self.requests_sent += 1
+        response = self._http.post(endpoint, data=form, headers={"Accept": "application/json"})
+        return parse_response(response.status_code, response.content, now)

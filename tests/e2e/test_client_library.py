@@ -1,0 +1,68 @@
+"""d365local.client against a real server: secrets and certificates, v1 and v2, and the Dataverse SDK on top."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from PowerPlatform.Dataverse.client import DataverseClient
+
+from d365local.client import AuthenticationError, ClientCertificate, ClientSecret, TokenProvider
+from tests.e2e.conftest import Server
+from tests.http.conftest import make_certificate
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("v2", [True, False])
+def test_secret_tokens_v1_and_v2(trust: Server, v2: bool) -> None:
+    with TokenProvider(
+        trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url, v2=v2
+    ) as tokens:
+        token = tokens.token(trust.url)
+        assert jwt.decode(token.access_token, options={"verify_signature": False})["aud"] == trust.url
+        assert tokens.token(trust.url) is token
+        assert tokens.requests_sent == 1
+
+
+@pytest.mark.parametrize("sha256", [False, True])
+def test_certificate_tokens(trust: Server, tmp_path: Path, sha256: bool) -> None:
+    credential = make_certificate("client library")
+    (tmp_path / "cert.pem").write_bytes(credential.pem)
+    app = json.loads(trust.cli("app", "create", "--tenant", trust.tenant_id, "--name", "lib cert", "--json").stdout)
+    added = trust.cli(
+        "app", "cert", "add", "--tenant", trust.tenant_id, "--app", app["appId"], "--cert", str(tmp_path / "cert.pem")
+    )
+    assert added.returncode == 0, added.stderr
+    key_pem = credential.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "both.pem").write_bytes(key_pem + credential.pem)
+    certificate = ClientCertificate.from_pem(tmp_path / "both.pem", sha256=sha256)
+    with TokenProvider(trust.tenant_id, app["appId"], certificate, authority=trust.url) as tokens:
+        claims = jwt.decode(tokens.token(trust.url).access_token, options={"verify_signature": False})
+    assert claims["appidacr"] == "2"
+
+
+def test_errors_carry_the_aadsts_code_and_a_hint(trust: Server) -> None:
+    with (
+        TokenProvider(trust.tenant_id, trust.client_id, ClientSecret("not-the-value"), authority=trust.url) as tokens,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        tokens.token(trust.url)
+    assert caught.value.code == 7000215
+    assert caught.value.hint
+
+
+def test_the_dataverse_sdk_runs_on_the_library_credential(trust: Server) -> None:
+    with TokenProvider(
+        trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
+    ) as tokens:
+        with DataverseClient(trust.credentials["DATAVERSE_URL"], tokens) as client:  # type: ignore[arg-type]
+            account_id = client.records.create("account", {"name": "via d365local.client"})
+            assert client.records.retrieve("account", account_id, select=["name"]) is not None
+            client.records.delete("account", account_id)
+        assert tokens.requests_sent == 1  # the SDK asks before every request; the cache answers
