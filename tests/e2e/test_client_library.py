@@ -66,3 +66,19 @@ def test_the_dataverse_sdk_runs_on_the_library_credential(trust: Server) -> None
             assert client.records.retrieve("account", account_id, select=["name"]) is not None
             client.records.delete("account", account_id)
         assert tokens.requests_sent == 1  # the SDK asks before every request; the cache answers
+
+
+def test_async_provider(trust: Server) -> None:
+    import asyncio
+
+    from d365local.client import AsyncTokenProvider
+
+    async def main() -> list[str]:
+        async with AsyncTokenProvider(
+            trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
+        ) as tokens:
+            results = await asyncio.gather(*(tokens.get_token(f"{trust.url}/.default") for _ in range(16)))
+            assert tokens.requests_sent == 1
+            return [r.token for r in results]
+
+    assert len(set(asyncio.run(main()))) == 1

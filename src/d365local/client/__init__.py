@@ -3,9 +3,10 @@
 Depends only on the wire (httpx, cryptography, PyJWT), never on server code.
 """
 
+from d365local.client.async_token_provider import AsyncTokenProvider
 from d365local.client.credentials import ClientCertificate, ClientSecret
 from d365local.client.errors import AuthenticationError, ClientError
-from d365local.client.token_cache import MemoryTokenCache
+from d365local.client.token_cache import FileTokenCache, MemoryTokenCache
 from d365local.client.token_protocol import AccessToken, AccessTokenInfo, CachedToken
 from d365local.client.token_provider import ENTRA_AUTHORITY, TokenProvider
 
@@ -13,11 +14,13 @@ __all__ = [
     "ENTRA_AUTHORITY",
     "AccessToken",
     "AccessTokenInfo",
+    "AsyncTokenProvider",
     "AuthenticationError",
     "CachedToken",
     "ClientCertificate",
     "ClientError",
     "ClientSecret",
+    "FileTokenCache",
     "MemoryTokenCache",
     "TokenProvider",
 ]

@@ -37,6 +37,21 @@ ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 RETRY_DELAY = 30.0
 
 
+def servable(cached: CachedToken | None, now: float, next_attempt: float) -> bool:
+    """Serve from the cache: valid and not yet due for refresh, or due but a failed refresh is still cooling down."""
+    return cached is not None and cached.usable(now) and (not cached.due(now) or now < next_attempt)
+
+
+def cache_key(authority: str, tenant_id: str, client_id: str, resource: str) -> CacheKey:
+    return (authority.lower(), tenant_id.lower(), client_id.lower(), resource.lower())
+
+
+def single_resource(scopes: tuple[str, ...]) -> str:
+    if len(scopes) != 1:
+        raise ClientError("client credentials take exactly one scope: '<resource>/.default'")
+    return resource_of(scopes[0])
+
+
 def default_verify() -> ssl.SSLContext:
     """Trust ``REQUESTS_CA_BUNDLE``, then ``SSL_CERT_FILE``, then certifi's roots."""
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
@@ -89,23 +104,17 @@ class TokenProvider:
     def get_token(
         self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, **kwargs: Any
     ) -> AccessToken:
-        token = self.token(self._single_scope(scopes))
+        token = self.token(single_resource(scopes))
         return AccessToken(token.access_token, int(token.expires_on))
 
     def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> AccessTokenInfo:
-        token = self.token(self._single_scope(scopes))
+        token = self.token(single_resource(scopes))
         return AccessTokenInfo(token.access_token, int(token.expires_on), token.token_type, int(token.refresh_on))
-
-    @staticmethod
-    def _single_scope(scopes: tuple[str, ...]) -> str:
-        if len(scopes) != 1:
-            raise ClientError("client credentials take exactly one scope: '<resource>/.default'")
-        return resource_of(scopes[0])
 
     # -- tokens ---------------------------------------------------------------------------------------------
     def token(self, resource: str) -> CachedToken:
         """A valid token for ``resource`` (an org URL), from the cache when it is not due for refresh."""
-        key: CacheKey = (self._authority.lower(), self.tenant_id.lower(), self.client_id.lower(), resource.lower())
+        key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
         cached = self._cache.get(key)
         now = self._clock()
         if cached is not None and cached.usable(now) and (not cached.due(now) or now < self._next_attempt.get(key, 0)):
