@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import jwt
@@ -82,3 +83,68 @@ def test_async_provider(trust: Server) -> None:
             return [r.token for r in results]
 
     assert len(set(asyncio.run(main()))) == 1
+
+
+def test_web_api_client_crud_paging_and_throttling(trust: Server) -> None:
+    import uuid
+
+    from d365local.client import DataverseApiError, WebApiClient
+
+    tag = uuid.uuid4().hex[:8]
+    with (
+        TokenProvider(
+            trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
+        ) as tokens,
+        WebApiClient(trust.credentials["DATAVERSE_URL"], tokens) as api,
+    ):
+        assert api.who_am_i()["UserId"]
+        ids = api.create_multiple("accounts", "account", [{"name": f"{tag}-{i}"} for i in range(7)])
+        record_id = api.create("accounts", {"name": f"{tag}-x"})
+        api.update("accounts", record_id, {"telephone1": "555"})
+        assert api.get("accounts", record_id, select=["telephone1"])["telephone1"] == "555"
+        names = [
+            r["name"]
+            for r in api.query(
+                "accounts", select=["name"], filter=f"startswith(name,'{tag}')", orderby=["name"], page_size=3
+            )
+        ]
+        assert names == sorted([f"{tag}-{i}" for i in range(7)] + [f"{tag}-x"])
+        api.delete("accounts", record_id)
+        with pytest.raises(DataverseApiError) as caught:
+            api.get("accounts", record_id)
+        assert (caught.value.status, caught.value.code) == (404, "0x80040217")
+        for identifier in ids:
+            api.delete("accounts", identifier)
+
+
+def test_a_real_429_is_retried_after_retry_after(tmp_path: Path) -> None:
+    import time
+
+    from d365local.client import WebApiClient
+    from tests.e2e.conftest import start_server, stop_server
+
+    server = start_server(tmp_path, "--service-protection", "requests=3,concurrent=52,execution=1200,window=2")
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    try:
+        trust = ssl.create_default_context(cafile=server.ca_bundle)
+        with (
+            TokenProvider(
+                server.tenant_id,
+                server.client_id,
+                ClientSecret(server.client_secret),
+                authority=server.url,
+                verify=trust,
+            ) as tokens,
+            WebApiClient(server.credentials["DATAVERSE_URL"], tokens, verify=trust, sleep=sleep) as api,
+        ):
+            for _ in range(5):
+                assert api.who_am_i()["UserId"]
+        assert slept  # at least one 429 was answered and waited out
+        assert all(1 <= s <= 3 for s in slept)
+    finally:
+        stop_server(server)

@@ -9,6 +9,7 @@ from d365local.client.errors import AuthenticationError, ClientError
 from d365local.client.token_cache import FileTokenCache, MemoryTokenCache
 from d365local.client.token_protocol import AccessToken, AccessTokenInfo, CachedToken
 from d365local.client.token_provider import ENTRA_AUTHORITY, TokenProvider
+from d365local.client.webapi import DataverseApiError, WebApiClient
 
 __all__ = [
     "ENTRA_AUTHORITY",
@@ -20,7 +21,9 @@ __all__ = [
     "ClientCertificate",
     "ClientError",
     "ClientSecret",
+    "DataverseApiError",
     "FileTokenCache",
     "MemoryTokenCache",
     "TokenProvider",
+    "WebApiClient",
 ]

@@ -139,6 +139,14 @@ class TokenProvider:
             self._next_attempt.pop(key, None)
             return fresh
 
+    def invalidate(self, resource: str) -> None:
+        """Make the next call for ``resource`` fetch a new token (after the API refused the cached one)."""
+        key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.put(key, CachedToken(cached.access_token, cached.expires_on, 0.0, cached.token_type))
+        self._next_attempt.pop(key, None)
+
     def _lock(self, key: CacheKey) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(key, threading.Lock())

@@ -1,0 +1,107 @@
+"""The Web API client's retry rules against a mock Web API: 429/5xx with Retry-After, connection errors, 401."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from d365local.client import DataverseApiError, WebApiClient
+from d365local.client.token_protocol import AccessToken
+
+ORG = "https://contoso.crm.dynamics.com"
+
+
+class Credential:
+    def __init__(self) -> None:
+        self.issued = 0
+        self.invalidated: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        assert scopes == (f"{ORG}/.default",)
+        return AccessToken(f"token{self.issued}", 0)
+
+    def invalidate(self, resource: str) -> None:
+        self.invalidated.append(resource)
+        self.issued += 1
+
+
+def client(handler: httpx.MockTransport, credential: Credential, sleeps: list[float]) -> WebApiClient:
+    return WebApiClient(ORG, credential, transport=handler, verify=False, sleep=sleeps.append)
+
+
+def test_429_with_retry_after_is_retried_then_succeeds() -> None:
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "7"}, json={"error": {"code": "0x80072322", "message": "limit"}}),
+        httpx.Response(503),
+        httpx.Response(200, json={"UserId": "u"}),
+    ]
+    sleeps: list[float] = []
+    with client(httpx.MockTransport(lambda request: answers.pop(0)), Credential(), sleeps) as api:
+        assert api.who_am_i() == {"UserId": "u"}
+    assert 7 <= sleeps[0] <= 7.5  # Retry-After plus jitter
+    assert 0.5 <= sleeps[1] <= 1.5  # exponential backoff without Retry-After
+    assert answers == []
+
+
+def test_retries_are_bounded_and_capped() -> None:
+    sleeps: list[float] = []
+    handler = httpx.MockTransport(
+        lambda request: httpx.Response(
+            429, headers={"Retry-After": "600"}, json={"error": {"code": "0x80072322", "message": "limit"}}
+        )
+    )
+    with client(handler, Credential(), sleeps) as api, pytest.raises(DataverseApiError) as caught:
+        api.who_am_i()
+    assert caught.value.status == 429
+    assert caught.value.code == "0x80072322"
+    assert len(sleeps) == 5
+    assert max(sleeps) <= 60
+
+
+def test_connection_errors_back_off() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"UserId": "u"})
+
+    sleeps: list[float] = []
+    with client(httpx.MockTransport(handler), Credential(), sleeps) as api:
+        assert api.who_am_i()["UserId"] == "u"
+    assert len(sleeps) == 2
+
+
+def test_401_refreshes_the_token_once() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(401 if len(seen) < 3 else 200, json={})
+
+    credential = Credential()
+    with client(httpx.MockTransport(handler), credential, []) as api, pytest.raises(DataverseApiError) as caught:
+        api.who_am_i()
+    assert caught.value.status == 401
+    assert seen == ["Bearer token0", "Bearer token1"]
+    assert credential.invalidated == [ORG]
+
+
+def test_create_reads_the_id_and_query_follows_next_links() -> None:
+    record_id = "5f6c2a4e-6bd3-4a1c-9f0a-1b2c3d4e5f60"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(204, headers={"OData-EntityId": f"{ORG}/api/data/v9.2/accounts({record_id})"})
+        if "skiptoken" in str(request.url):
+            return httpx.Response(200, json={"value": [{"name": "b"}]})
+        assert request.headers["Prefer"] == "odata.maxpagesize=1"
+        return httpx.Response(
+            200, json={"value": [{"name": "a"}], "@odata.nextLink": f"{ORG}/api/data/v9.2/accounts?$skiptoken=x"}
+        )
+
+    with client(httpx.MockTransport(handler), Credential(), []) as api:
+        assert api.create("accounts", {"name": "a"}) == record_id
+        assert [r["name"] for r in api.query("accounts", select=["name"], page_size=1)] == ["a", "b"]
