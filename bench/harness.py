@@ -8,6 +8,7 @@ import re
 import resource
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from d365local.credentials_file import read_credentials
@@ -19,11 +20,13 @@ UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0
 __all__ = [
     "CLK_TCK",
     "UNITS_MS",
+    "WrkSummary",
     "children_cpu_s",
     "clean_environment",
     "descendants",
     "latency_ms",
     "machine_busy_s",
+    "parse_wrk_summary",
     "percentile",
     "read_credentials",
     "tool_version",
@@ -89,3 +92,39 @@ def tool_version(argv: list[str]) -> str:
         return "?"
     text = (done.stdout or done.stderr).strip().splitlines()
     return text[0] if text else "?"
+
+
+@dataclass(frozen=True)
+class WrkSummary:
+    """What a wrk run printed: totals, rate, latency percentiles (needs ``--latency``) and failures."""
+
+    duration_s: float
+    requests: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    non_200: int
+    """The larger of wrk's own non-2xx/3xx count and a Lua ``non200 N`` line."""
+    socket_errors: int
+
+
+def parse_wrk_summary(output: str) -> WrkSummary:
+    def grab(pattern: str) -> re.Match[str]:
+        match = re.search(pattern, output, re.MULTILINE)
+        if match is None:
+            raise ValueError(f"wrk output lacks {pattern!r}:\n{output}")
+        return match
+
+    done = grab(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)")
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    non200 = re.search(r"^non200 (\d+)", output, re.MULTILINE)
+    return WrkSummary(
+        duration_s=float(done.group(2)) * UNITS_MS[done.group(3)] / 1000,
+        requests=int(done.group(1)),
+        rate=float(grab(r"^Requests/sec:\s+([\d.]+)").group(1)),
+        p50_ms=latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
+        non_200=max(int(non200.group(1)) if non200 else 0, int(non2xx.group(1)) if non2xx else 0),
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+    )

@@ -49,12 +49,11 @@ import d365local
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<name>.py`
 from bench.harness import (
     CLK_TCK,
-    UNITS_MS,
     children_cpu_s,
     clean_environment,
     descendants,
-    latency_ms,
     machine_busy_s,
+    parse_wrk_summary,
     percentile,
     read_credentials,
     tool_version,
@@ -253,25 +252,16 @@ def lua_string(text: str) -> str:
 
 
 def parse_wrk(output: str, cpu_s: float) -> LoadResult:
-    def grab(pattern: str) -> re.Match[str]:
-        match = re.search(pattern, output, re.MULTILINE)
-        if match is None:
-            raise ValueError(f"wrk output lacks {pattern!r}:\n{output}")
-        return match
-
-    done = grab(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)")
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    non200 = re.search(r"^non200 (\d+)", output, re.MULTILINE)
+    summary = parse_wrk_summary(output)
     return LoadResult(
         generator="wrk",
-        duration_s=float(done.group(2)) * UNITS_MS[done.group(3)] / 1000,
-        requests=int(done.group(1)),
-        tokens_per_s=float(grab(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        p50_ms=latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
-        p99_ms=latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
-        non_200=max(int(non200.group(1)) if non200 else 0, int(non2xx.group(1)) if non2xx else 0),
-        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        duration_s=summary.duration_s,
+        requests=summary.requests,
+        tokens_per_s=summary.rate,
+        p50_ms=summary.p50_ms,
+        p99_ms=summary.p99_ms,
+        non_200=summary.non_200,
+        socket_errors=summary.socket_errors,
         loadgen_cpu_s=cpu_s,
     )
 

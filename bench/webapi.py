@@ -58,12 +58,11 @@ import d365local
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<name>.py`
 from bench.harness import (
     CLK_TCK,
-    UNITS_MS,
     children_cpu_s,
     clean_environment,
     descendants,
-    latency_ms,
     machine_busy_s,
+    parse_wrk_summary,
     percentile,
     read_credentials,
     tool_version,
@@ -600,25 +599,15 @@ def run_wrk(wrk: str, base: str, token: str, paths: Sequence[str], seconds: int,
     )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    output = done.stdout + done.stderr
-
-    def grab(pattern: str) -> re.Match[str]:
-        match = re.search(pattern, output, re.MULTILINE)
-        if match is None:
-            raise ValueError(f"wrk output lacks {pattern!r}:\n{output}")
-        return match
-
-    summary = grab(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)")
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    non200 = re.search(r"^non200 (\d+)", output, re.MULTILINE)
+    summary = parse_wrk_summary(done.stdout + done.stderr)
     return GetResult(
         generator="wrk",
-        duration_s=float(summary.group(2)) * UNITS_MS[summary.group(3)] / 1000,
-        requests=int(summary.group(1)),
-        requests_per_s=float(grab(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        p50_ms=latency_ms(grab(r"^\s+50%\s+(\S+)").group(1)),
-        p99_ms=latency_ms(grab(r"^\s+99%\s+(\S+)").group(1)),
-        errors=(int(non200.group(1)) if non200 else 0) + (sum(int(g) for g in errors.groups()) if errors else 0),
+        duration_s=summary.duration_s,
+        requests=summary.requests,
+        requests_per_s=summary.rate,
+        p50_ms=summary.p50_ms,
+        p99_ms=summary.p99_ms,
+        errors=summary.non_200 + summary.socket_errors,
         server_cpu_ms_per_request=0.0,
         loadgen_cpu_s=children_cpu_s() - before,
     )
