@@ -5,11 +5,11 @@ Depends only on the wire (httpx, cryptography, PyJWT), never on server code.
 
 from d365local.client.async_token_provider import AsyncTokenProvider
 from d365local.client.credentials import ClientCertificate, ClientSecret
-from d365local.client.errors import AuthenticationError, ClientError
+from d365local.client.errors import AuthenticationError, ClientError, DataverseApiError
 from d365local.client.token_cache import FileTokenCache, MemoryTokenCache
 from d365local.client.token_protocol import AccessToken, AccessTokenInfo, CachedToken
 from d365local.client.token_provider import ENTRA_AUTHORITY, TokenProvider
-from d365local.client.webapi import DataverseApiError, WebApiClient
+from d365local.client.webapi import WebApiClient
 
 __all__ = [
     "ENTRA_AUTHORITY",

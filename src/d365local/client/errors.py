@@ -24,8 +24,37 @@ HINTS: dict[int, str] = {
 }
 
 
+# Dataverse hex codes whose fix is a setup step. Worded for the real cloud and for d365local alike.
+DATAVERSE_HINTS: dict[str, str] = {
+    "0x80072560": "The app has no application user in this org: Power Platform admin center → Environment → "
+    "Settings → Users + permissions → Application users → New app user (d365local: `d365local appuser create`).",
+    "0x80040225": "The application user is disabled: enable it in the admin center (d365local: `d365local appuser "
+    "enable`).",
+    "0x80042f09": "The application user has no security role: assign one, e.g. System Administrator (d365local: "
+    "`d365local role assign`).",
+    "0x80040220": "A role of the application user lacks the privilege named in the message: add it to a role or "
+    "assign a role that has it.",
+    "0x80072321": "Service protection limit: wait for Retry-After seconds and send fewer or smaller requests.",
+    "0x80072322": "Service protection limit: wait for Retry-After seconds and send fewer or smaller requests.",
+    "0x80072326": "Service protection limit: wait for Retry-After seconds and send fewer or smaller requests.",
+}
+
+
 class ClientError(Exception):
     """Root of d365local.client's errors."""
+
+
+class DataverseApiError(ClientError):
+    """The Web API refused the request: HTTP status, Dataverse hex code (``0x80040217``…) and message."""
+
+    def __init__(self, status: int, code: str, message: str, *, auth_error: str = "") -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.auth_error = auth_error
+        """On 401: why the token was refused (d365local's ``x-d365local-auth-error``, else ``WWW-Authenticate``)."""
+        self.hint = DATAVERSE_HINTS.get(code.lower(), "")
+        super().__init__(f"HTTP {status} {code}: {message}".replace("  ", " ").strip())
 
 
 class AuthenticationError(ClientError):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from d365local.client.errors import ClientError
+from d365local.client.errors import ClientError, DataverseApiError
 from d365local.client.token_protocol import AccessToken
 from d365local.client.token_provider import default_verify
 
@@ -27,16 +27,6 @@ _ENTITY_ID = re.compile(r"\(([0-9a-fA-F-]{36})\)\s*$")
 
 class TokenCredential(Protocol):
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken: ...
-
-
-class DataverseApiError(ClientError):
-    """The Web API refused the request."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        super().__init__(f"HTTP {status} {code}: {message}".strip())
 
 
 class WebApiClient:
@@ -193,9 +183,12 @@ def _api_error(response: httpx.Response) -> DataverseApiError:
         error = {}
     if not isinstance(error, dict):
         error = {}
-    reason = response.headers.get("x-d365local-auth-error", "")
+    reason = response.headers.get("x-d365local-auth-error") or response.headers.get("WWW-Authenticate", "")
     return DataverseApiError(
-        response.status_code, str(error.get("code", "")), str(error.get("message", reason or response.reason_phrase))
+        response.status_code,
+        str(error.get("code", "")),
+        str(error.get("message", reason or response.reason_phrase)),
+        auth_error=reason if response.status_code == 401 else "",
     )
 
 

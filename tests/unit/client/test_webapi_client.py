@@ -39,7 +39,7 @@ def test_429_with_retry_after_is_retried_then_succeeds() -> None:
     with client(httpx.MockTransport(lambda request: answers.pop(0)), Credential(), sleeps) as api:
         assert api.who_am_i() == {"UserId": "u"}
     assert 7 <= sleeps[0] <= 7.5  # Retry-After plus jitter
-    assert 0.5 <= sleeps[1] <= 1.5  # exponential backoff without Retry-After
+    assert 1.0 <= sleeps[1] <= 1.75  # backoff for the 2nd attempt (1 s + jitter), plus the retry jitter
     assert answers == []
 
 
