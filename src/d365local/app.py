@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from d365local.access_log import AccessLog
-from d365local.clock import Clock, SystemClock
+from d365local.clock import Clock, SkewedClock, SystemClock
 from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.http import WebApiHttp
@@ -47,10 +47,12 @@ class AppOptions:
     """Dataverse service protection limits (each org can switch them off)."""
     authority: str | None = None
     """Another token service Dataverse should trust (its JWKS and issuer) instead of this server's own."""
+    clock_skew: float = 0.0
+    """Seconds the server's clock is off (``serve --clock-skew``): tokens and validation use the skewed time."""
 
 
 def create_app(database: Database, options: AppOptions = AppOptions(), clock: Clock | None = None) -> Starlette:
-    clock = clock or SystemClock()
+    clock = clock or (SkewedClock(options.clock_skew) if options.clock_skew else SystemClock())
     cache = GenerationCache(database.directory.generation, changed_marker=data_version_signal(database.engine))
     reader = CachedDirectoryReader(database.directory, cache)
     keys = KeyRingCache(reader.signing_keys)

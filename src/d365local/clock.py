@@ -31,3 +31,13 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self.current += seconds
+
+
+@dataclass(frozen=True)
+class SkewedClock:
+    """The wall clock plus a fixed offset: ``serve --clock-skew`` reproduces a server whose clock is wrong."""
+
+    offset: float
+
+    def now(self) -> float:
+        return time.time() + self.offset

@@ -67,6 +67,8 @@ class ServeOptions:
     """Trust tokens from this authority's published keys instead of this server's own (``serve --authority``)."""
     log_level: str = "info"
     """Access log and server messages (stderr): debug, info, warning or error."""
+    clock_skew: float = 0.0
+    """Seconds the server's clock runs ahead (negative: behind) — to reproduce clock-skew problems."""
 
 
 @dataclass(frozen=True)
@@ -206,11 +208,15 @@ def _log_config(level: str) -> dict[str, object]:
     }
 
 
+def _app_options(options: ServeOptions) -> AppOptions:
+    return AppOptions(options.reject_assertion_replay, options.limits, options.authority, options.clock_skew)
+
+
 def worker_app() -> Starlette:
     """App factory for ``--workers N``: each worker process opens the database itself."""
     options = _options_from_json(os.environ[_OPTIONS_ENV])
     database = open_database(options.data_dir, options.database_url)
-    return create_app(database, AppOptions(options.reject_assertion_replay, options.limits, options.authority))
+    return create_app(database, _app_options(options))
 
 
 def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[str], None]) -> None:
@@ -229,9 +235,7 @@ def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[
             watcher.start()
             Multiprocess(config, sockets=sockets).run()
         else:
-            app = create_app(
-                prepared.database, AppOptions(options.reject_assertion_replay, options.limits, options.authority)
-            )
+            app = create_app(prepared.database, _app_options(options))
             config = _uvicorn_config(app, options, prepared.tls)
             watcher.start()
             uvicorn.Server(config).run(sockets=sockets)

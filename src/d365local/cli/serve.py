@@ -54,6 +54,12 @@ def parse_limits(text: str) -> Limits:
     show_default=True,
     help="Access log (method, path, status; never query strings or bodies) on stderr.",
 )
+@click.option(
+    "--clock-skew",
+    type=float,
+    default=0.0,
+    help="Run the server's clock this many seconds ahead (negative: behind), to reproduce clock-skew failures.",
+)
 @common_options
 def serve_command(
     cli: CliContext,
@@ -71,6 +77,7 @@ def serve_command(
     limits_text: str,
     authority: str | None,
     log_level: str,
+    clock_skew: float,
 ) -> None:
     """Run the server until interrupted; prints one line when ready."""
     if (tls_cert is None) != (tls_key is None):
@@ -92,5 +99,6 @@ def serve_command(
         limits=parse_limits(limits_text),
         authority=authority,
         log_level=log_level,
+        clock_skew=clock_skew,
     )
     serve(options, env=os.environ, announce=lambda line: click.echo(line, err=cli.json))

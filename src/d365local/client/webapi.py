@@ -110,6 +110,14 @@ class WebApiClient:
                 return
             document = self._json("GET", str(next_link), headers=headers)
 
+    def count(self, entity_set: str, *, filter: str | None = None) -> int:
+        """How many records match, as ``ENTITYSET/$count`` answers: Dataverse caps it at 5000."""
+        response = self._send("GET", f"{entity_set}/$count", params=_options(filter=filter))
+        text = response.text.strip().lstrip("\ufeff")
+        if not text.isdigit():
+            raise ClientError(f"$count answered {text[:80]!r}, not a number")
+        return int(text)
+
     def create_multiple(self, entity_set: str, logical_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
         targets = [{**record, "@odata.type": f"Microsoft.Dynamics.CRM.{logical_name}"} for record in records]
         document = self._json("POST", f"{entity_set}/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
