@@ -31,6 +31,7 @@ from d365local.identity.token_service import TokenService
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
 from d365local.store.engine import data_version_signal
+from d365local.store.faults_sql import CachedFaults, SqlFaults
 from d365local.store.generation_cache import GenerationCache
 from d365local.store.records_schema import RECORD_TABLES
 from d365local.store.records_sql import SqlRecordStore
@@ -57,12 +58,14 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     reader = CachedDirectoryReader(database.directory, cache)
     keys = KeyRingCache(reader.signing_keys)
     replay_guard = SqlReplayGuard(database.engine, clock) if options.reject_assertion_replay else None
+    faults = CachedFaults(SqlFaults(database.engine, database.directory.bump), cache)
     tokens = TokenService(
         reader,
         keys,
         SecretHasher(database.settings.secret_hash_key()),
         clock,
         replay_guard=replay_guard,
+        faults=faults,
         random_bytes=os.urandom,
     )
     authority = _PublicUrl(database, reader)
@@ -89,6 +92,7 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
         authority,
         protection,
         before_request=authority.sync,
+        faults=faults,
     )
     return Starlette(
         routes=[*identity.routes(), *webapi.routes()],

@@ -12,8 +12,10 @@ from d365local.cli.app import app_group
 from d365local.cli.appuser import appuser_group
 from d365local.cli.context import root_context
 from d365local.cli.demo import demo_command
+from d365local.cli.fault import fault_group
 from d365local.cli.keys import keys_group
 from d365local.cli.org import org_group
+from d365local.cli.postman import postman_command
 from d365local.cli.role import role_group
 from d365local.cli.serve import serve_command
 from d365local.cli.tenant import tenant_group
@@ -22,6 +24,7 @@ from d365local.cli.tools import ca_command, env_command, wait_command
 from d365local.cli.user import user_group
 from d365local.cli.whoami import whoami_command
 from d365local.dataverse.admin import DataverseAdminError
+from d365local.faults import FaultError
 from d365local.identity.admin import AdminError
 from d365local.identity.errors import IdentityError
 from d365local.seeding import SeedError
@@ -49,12 +52,14 @@ for command in (
     appuser_group,
     role_group,
     keys_group,
+    fault_group,
     serve_command,
     token_command,
     whoami_command,
     env_command,
     ca_command,
     wait_command,
+    postman_command,
     demo_command,
 ):
     cli.add_command(command)
@@ -74,7 +79,15 @@ def main() -> None:
         hint = f"\nhint: {exc.code.hint}" if exc.code.hint else ""
         click.echo(f"error: {exc.message}{hint}", err=True)
         sys.exit(1)
-    except (AdminError, DataverseAdminError, SeedError, ServeError, DuplicateError, DatabaseUrlError) as exc:
+    except (
+        AdminError,
+        DataverseAdminError,
+        FaultError,
+        SeedError,
+        ServeError,
+        DuplicateError,
+        DatabaseUrlError,
+    ) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

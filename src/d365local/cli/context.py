@@ -19,13 +19,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from d365local.clock import SystemClock
+from d365local.admins import Admins
 from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
-from d365local.identity.secret_hash import SecretHasher
 from d365local.store.database import Database, open_database
-from d365local.store.security_sql import SqlSecurityStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DATA_DIR = Path(".d365local")
@@ -51,17 +48,20 @@ class CliContext:
     @contextmanager
     def admin(self) -> Iterator[DirectoryAdmin]:
         with self.database() as database:
-            yield DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), SystemClock())
+            yield Admins.on(database).directory
 
     @contextmanager
     def admins(self) -> Iterator[tuple[DirectoryAdmin, DataverseAdmin]]:
         """Both sides' admin use cases on one database (for steps that span Entra ID and Dynamics 365)."""
+        with self.all_admins() as admins:
+            yield admins.directory, admins.dataverse
+
+    @contextmanager
+    def all_admins(self) -> Iterator[Admins]:
         with self.database() as database:
-            clock = SystemClock()
-            directory = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
-            dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
-            dataverse.ensure_organizations()
-            yield directory, dataverse
+            admins = Admins.on(database)
+            admins.dataverse.ensure_organizations()
+            yield admins
 
     def emit(self, document: Any, table: Table | str | None = None) -> None:
         """One JSON document with --json, else the table (or text)."""

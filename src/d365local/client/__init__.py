@@ -4,6 +4,8 @@ Depends only on the wire (httpx, cryptography, PyJWT), never on server code.
 """
 
 from d365local.client.async_token_provider import AsyncTokenProvider
+from d365local.client.async_webapi import AsyncWebApiClient
+from d365local.client.batch import Batch, BatchError, BatchOperation, BatchResult, ChangeSet
 from d365local.client.credentials import ClientCertificate, ClientSecret
 from d365local.client.errors import AuthenticationError, ClientError, DataverseApiError
 from d365local.client.token_cache import FileTokenCache, MemoryTokenCache
@@ -16,8 +18,14 @@ __all__ = [
     "AccessToken",
     "AccessTokenInfo",
     "AsyncTokenProvider",
+    "AsyncWebApiClient",
     "AuthenticationError",
+    "Batch",
+    "BatchError",
+    "BatchOperation",
+    "BatchResult",
     "CachedToken",
+    "ChangeSet",
     "ClientCertificate",
     "ClientError",
     "ClientSecret",

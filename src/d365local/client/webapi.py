@@ -3,13 +3,15 @@
 - Retries 429/502/503/504 honouring an integer ``Retry-After`` (with jitter, capped), and connection errors with
   exponential backoff; on 401 it asks the credential for a fresh token once and retries.
 - Failures raise :class:`DataverseApiError` with the Dataverse hex code and message.
+- ``$batch`` with change sets: build a :class:`~d365local.client.batch.Batch` and pass it to :meth:`execute_batch`.
 - The credential is anything with azure-core's ``get_token(scope)``: :class:`TokenProvider`, azure-identity's…
+
+The wire rules live in :mod:`d365local.client.webapi_protocol` and :mod:`d365local.client.batch`, shared with
+:class:`~d365local.client.async_webapi.AsyncWebApiClient`; this module only sends, waits and reads.
 """
 
 from __future__ import annotations
 
-import random
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,12 +19,12 @@ from typing import Any, Protocol
 
 import httpx
 
-from d365local.client.errors import ClientError, DataverseApiError
+from d365local.client import webapi_protocol as wire
+from d365local.client.batch import Batch, BatchResult, batch_request, read_reply
 from d365local.client.token_protocol import AccessToken
 from d365local.client.token_provider import default_verify
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_ENTITY_ID = re.compile(r"\(([0-9a-fA-F-]{36})\)\s*$")
+RETRY_STATUSES = wire.RETRY_STATUSES
 
 
 class TokenCredential(Protocol):
@@ -44,7 +46,7 @@ class WebApiClient:
         timeout: float = 120.0,
     ) -> None:
         self.org_url = org_url.rstrip("/")
-        self.api = f"{self.org_url}/api/data/{version}"
+        self.api = wire.api_root(self.org_url, version)
         self._credential = credential
         self._max_retries = max_retries
         self._max_delay = max_delay
@@ -64,29 +66,25 @@ class WebApiClient:
 
     # -- calls ----------------------------------------------------------------------------------------------
     def who_am_i(self) -> dict[str, Any]:
-        return self._json("GET", "WhoAmI")
+        return self._json(wire.who_am_i_request())
 
     def create(self, entity_set: str, record: Mapping[str, Any]) -> str:
-        response = self._send("POST", entity_set, json=dict(record))
-        match = _ENTITY_ID.search(response.headers.get("OData-EntityId", ""))
-        if match is None:
-            raise ClientError("the create response has no OData-EntityId")
-        return match.group(1)
+        return wire.created_id(self._send(wire.create_request(entity_set, record)).headers)
 
     def get(
         self, entity_set: str, record_id: str, *, select: Sequence[str] = (), expand: Sequence[str] = ()
     ) -> dict[str, Any]:
-        return self._json("GET", f"{entity_set}({record_id})", params=_options(select=select, expand=expand))
+        return self._json(wire.get_request(entity_set, record_id, select=select, expand=expand))
 
     def update(self, entity_set: str, record_id: str, changes: Mapping[str, Any]) -> None:
-        self._send("PATCH", f"{entity_set}({record_id})", json=dict(changes), headers={"If-Match": "*"})
+        self._send(wire.update_request(entity_set, record_id, changes))
 
     def upsert(self, entity_set: str, key: str, record: Mapping[str, Any]) -> None:
         """``key`` is an id or an alternate key such as ``accountnumber='A1'``."""
-        self._send("PATCH", f"{entity_set}({key})", json=dict(record))
+        self._send(wire.upsert_request(entity_set, key, record))
 
     def delete(self, entity_set: str, record_id: str) -> None:
-        self._send("DELETE", f"{entity_set}({record_id})", headers={"If-Match": "*"})
+        self._send(wire.delete_request(entity_set, record_id))
 
     def query(
         self,
@@ -100,81 +98,77 @@ class WebApiClient:
         page_size: int = 5000,
     ) -> Iterator[dict[str, Any]]:
         """Every matching record, following ``@odata.nextLink`` page by page."""
-        params = _options(select=select, filter=filter, orderby=orderby, top=top, expand=expand)
-        headers = {"Prefer": f"odata.maxpagesize={page_size}"}
-        document = self._json("GET", entity_set, params=params, headers=headers)
+        request = wire.query_request(
+            entity_set, select=select, filter=filter, orderby=orderby, top=top, expand=expand, page_size=page_size
+        )
         while True:
-            yield from document.get("value", [])
-            next_link = document.get("@odata.nextLink")
-            if not next_link:
+            records, next_link = wire.page_of(self._json(request))
+            yield from records
+            if next_link is None:
                 return
-            document = self._json("GET", str(next_link), headers=headers)
+            request = wire.next_page_request(next_link, page_size)
 
     def count(self, entity_set: str, *, filter: str | None = None) -> int:
         """How many records match, as ``ENTITYSET/$count`` answers: Dataverse caps it at 5000."""
-        response = self._send("GET", f"{entity_set}/$count", params=_options(filter=filter))
-        text = response.text.strip().lstrip("\ufeff")
-        if not text.isdigit():
-            raise ClientError(f"$count answered {text[:80]!r}, not a number")
-        return int(text)
+        return wire.parse_count(self._send(wire.count_request(entity_set, filter=filter)).text)
 
     def create_multiple(self, entity_set: str, logical_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        targets = [{**record, "@odata.type": f"Microsoft.Dynamics.CRM.{logical_name}"} for record in records]
-        document = self._json("POST", f"{entity_set}/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
+        document = self._json(wire.create_multiple_request(entity_set, logical_name, records))
         return [str(i) for i in document.get("Ids", [])]
 
     def update_multiple(self, entity_set: str, logical_name: str, records: Sequence[Mapping[str, Any]]) -> None:
-        targets = [{**record, "@odata.type": f"Microsoft.Dynamics.CRM.{logical_name}"} for record in records]
-        self._send("POST", f"{entity_set}/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": targets})
+        self._send(wire.update_multiple_request(entity_set, logical_name, records))
+
+    def execute_batch(
+        self, batch: Batch, *, continue_on_error: bool = False, raise_on_error: bool = False
+    ) -> list[BatchResult]:
+        """Send ``batch`` as one ``$batch`` request: one result per answered operation, in order.
+
+        Without ``continue_on_error`` Dataverse stops at the first failure. A failure is a result with
+        ``ok == False`` (``result.raise_for_status()`` raises it); with ``raise_on_error`` the first one is raised
+        as :class:`~d365local.client.batch.BatchError`, which carries all results.
+        """
+        if not batch.operations:
+            return []
+        response = self._send(batch_request(batch, self.api, continue_on_error=continue_on_error), check=False)
+        return read_reply(
+            batch, response.status_code, response.headers, response.content, raise_on_error=raise_on_error
+        )
 
     # -- transport ------------------------------------------------------------------------------------------
-    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._send(method, path, **kwargs)
-        document = response.json() if response.content else {}
-        return document if isinstance(document, dict) else {"value": document}
+    def _json(self, request: wire.ApiRequest) -> dict[str, Any]:
+        return wire.json_document(self._send(request).content)
 
-    def _send(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        url = path if path.startswith("https://") or path.startswith("http://") else f"{self.api}/{path}"
-        refreshed = False
-        attempt = 0
+    def _send(self, request: wire.ApiRequest, *, check: bool = True) -> httpx.Response:
+        """Send with retries; ``check=False`` hands error replies back instead of raising (``$batch`` reads them)."""
+        url = wire.url_of(self.api, request.path)
+        retry = wire.RetryState(self._max_retries, self._max_delay)
         while True:
-            token = self._credential.get_token(f"{self.org_url}/.default")
-            request_headers = {
-                "Authorization": f"Bearer {token.token}",
-                "Accept": "application/json",
-                "OData-MaxVersion": "4.0",
-                "OData-Version": "4.0",
-                **(headers or {}),
-            }
+            token = self._credential.get_token(wire.token_scope(self.org_url))
             try:
-                response = self._http.request(method, url, headers=request_headers, **kwargs)
+                response = self._http.request(
+                    request.method,
+                    url,
+                    params=request.params or None,
+                    json=request.json,
+                    content=request.content,
+                    headers=wire.request_headers(token.token, request.headers),
+                )
             except httpx.TransportError:
-                if attempt >= self._max_retries:
+                if retry.after_connection_error() is wire.Step.DONE:
                     raise
-                self._sleep(self._backoff(attempt))
-                attempt += 1
+                self._sleep(retry.delay)
                 continue
-            if response.status_code == 401 and not refreshed:
-                refreshed = True
+            step = retry.after_response(response.status_code, response.headers)
+            if step is wire.Step.REFRESH:
                 _force_refresh(self._credential, self.org_url)
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self._max_retries:
-                self._sleep(self._retry_delay(response, attempt))
-                attempt += 1
+            if step is wire.Step.WAIT:
+                self._sleep(retry.delay)
                 continue
-            if response.status_code >= 400:
-                raise _api_error(response)
+            if check and response.status_code >= 400:
+                raise wire.api_error(response.status_code, response.headers, response.content, response.reason_phrase)
             return response
-
-    def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
-        retry_after = response.headers.get("Retry-After", "")
-        base = float(retry_after) if retry_after.isdigit() else self._backoff(attempt)
-        return min(self._max_delay, base + random.uniform(0, 0.5))  # noqa: S311 - jitter, not security
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self._max_delay, 0.5 * 2.0**attempt + random.uniform(0, 0.25))  # noqa: S311 - jitter, not security
 
 
 def _force_refresh(credential: TokenCredential, org_url: str) -> None:
@@ -182,41 +176,3 @@ def _force_refresh(credential: TokenCredential, org_url: str) -> None:
     invalidate = getattr(credential, "invalidate", None)
     if callable(invalidate):
         invalidate(org_url)
-
-
-def _api_error(response: httpx.Response) -> DataverseApiError:
-    try:
-        error = response.json().get("error", {})
-    except ValueError:
-        error = {}
-    if not isinstance(error, dict):
-        error = {}
-    reason = response.headers.get("x-d365local-auth-error") or response.headers.get("WWW-Authenticate", "")
-    return DataverseApiError(
-        response.status_code,
-        str(error.get("code", "")),
-        str(error.get("message", reason or response.reason_phrase)),
-        auth_error=reason if response.status_code == 401 else "",
-    )
-
-
-def _options(
-    *,
-    select: Sequence[str] = (),
-    filter: str | None = None,
-    orderby: Sequence[str] = (),
-    top: int | None = None,
-    expand: Sequence[str] = (),
-) -> dict[str, str]:
-    params: dict[str, str] = {}
-    if select:
-        params["$select"] = ",".join(select)
-    if filter:
-        params["$filter"] = filter
-    if orderby:
-        params["$orderby"] = ",".join(orderby)
-    if top is not None:
-        params["$top"] = str(top)
-    if expand:
-        params["$expand"] = ",".join(expand)
-    return params

@@ -20,8 +20,9 @@ from starlette.routing import BaseRoute, Route
 from d365local.dataverse import errors
 from d365local.dataverse.callers import CallerResolver
 from d365local.dataverse.errors import DataverseError, UnauthenticatedError
+from d365local.dataverse.faults import RequestFaults, injected_throttle
 from d365local.dataverse.model import Organization
-from d365local.dataverse.service_protection import ServiceProtection, ThrottledError
+from d365local.dataverse.service_protection import Limits, ServiceProtection, ThrottledError
 from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
 from d365local.dataverse.webapi import WebApi
@@ -43,8 +44,10 @@ class WebApiHttp:
         *,
         token_authority: Callable[[], str] | None = None,
         before_request: Callable[[], object] = lambda: None,
+        faults: RequestFaults | None = None,
     ) -> None:
         self._store = store
+        self._faults = faults
         self._callers = callers
         self._webapi = webapi
         self._protection = protection
@@ -69,6 +72,11 @@ class WebApiHttp:
             if version not in API_VERSIONS:
                 raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=version[:50])
             caller = self._callers.resolve(organization, request.headers.get("authorization"))
+            if self._faults is not None:
+                fault = self._faults.take_webapi_fault(organization.id, caller.permissions.user.application_id)
+                if fault is not None:
+                    limits = self._protection.limits if self._protection is not None else Limits()
+                    raise injected_throttle(fault, limits)
             body = await _read_body(request)
             web_request = WebRequest(
                 method=request.method,

@@ -16,6 +16,7 @@ from d365local.identity import errors
 from d365local.identity.client_auth import AssertionPolicy, ReplayGuard, authenticate_assertion, authenticate_secret
 from d365local.identity.directory import DirectoryReader
 from d365local.identity.errors import IdentityError
+from d365local.identity.faults import TokenFaults, injected_error
 from d365local.identity.issuance import app_token_claims, token_times
 from d365local.identity.model import DYNAMICS_CRM_APP_ID, Application, Tenant
 from d365local.identity.oauth.responses import IssuedToken
@@ -63,6 +64,7 @@ class TokenService:
         clock: Clock,
         *,
         replay_guard: ReplayGuard | None = None,
+        faults: TokenFaults | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._directory = directory
@@ -70,6 +72,7 @@ class TokenService:
         self._hasher = hasher
         self._clock = clock
         self._replay_guard = replay_guard
+        self._faults = faults
         self._random = random_bytes
 
     def check_tenant(self, segment: str) -> None:
@@ -80,6 +83,11 @@ class TokenService:
     def issue(self, context: TokenEndpointContext, request: TokenRequest) -> IssuedToken:
         now = self._clock.now()
         tenant, app = self._tenant_and_app(context.tenant_segment, request.client_id)
+        # An injected fault stands in for whatever Entra would have found wrong, so it comes before every check
+        # that needs the caller's setup to be right.
+        fault = self._faults.take_token_fault(tenant.id, app.app_id) if self._faults is not None else None
+        if fault is not None:
+            raise injected_error(fault, tenant, app, request.target, now)
         if app.disabled:
             raise IdentityError(errors.APP_DISABLED, app_id=app.app_id, app_name=app.display_name)
         appidacr = self._authenticate(tenant, app, request, context, now)

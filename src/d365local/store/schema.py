@@ -167,3 +167,18 @@ used_assertions = Table(
     Index("ix_used_assertions_expires_at", "expires_at"),
 )
 """Assertion ids seen while ``--reject-assertion-replay`` is on, kept until the assertion expires."""
+
+injected_faults = Table(
+    "injected_faults",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(16), nullable=False),  # "token" (the token endpoint) or "webapi" (Dataverse)
+    Column("scope_id", GUID, nullable=False),  # the tenant (token faults) or the organization (Web API faults)
+    Column("app_id", GUID, nullable=False),
+    Column("code", String(32), nullable=False),  # "AADSTS7000222" (token) or "0x80072322" (Web API)
+    Column("retry_after", Integer, nullable=True),
+    Column("remaining", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("ix_injected_faults_target_scope_id_app_id", "target", "scope_id", "app_id"),
+)
+"""Failures an integration asked for to test its error handling (``d365local fault``, the pytest plugin)."""
