@@ -16,6 +16,7 @@ from d365local.cli.fault import fault_group
 from d365local.cli.keys import keys_group
 from d365local.cli.org import org_group
 from d365local.cli.postman import postman_command
+from d365local.cli.records import create_command, delete_command, get_command, query_command, update_command
 from d365local.cli.role import role_group
 from d365local.cli.serve import serve_command
 from d365local.cli.tenant import tenant_group
@@ -56,10 +57,15 @@ for command in (
     serve_command,
     token_command,
     whoami_command,
+    query_command,
+    get_command,
+    create_command,
+    update_command,
+    delete_command,
     env_command,
     ca_command,
-    wait_command,
     postman_command,
+    wait_command,
     demo_command,
 ):
     cli.add_command(command)

@@ -1,6 +1,6 @@
-"""Where client-side commands (``token``, ``wait``, ``env``) find their settings: flags, then the environment,
-then the data directory's credentials.env — so they work right after ``serve`` with no setup, and against the
-real cloud when the AZURE_* variables say so."""
+"""Where client-side commands (``token``, ``whoami``, the record commands, ``wait``, ``env``) find their settings:
+flags, then the environment, then the data directory's credentials.env — so they work right after ``serve`` with no
+setup, and against the real cloud when the AZURE_* variables say so."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import ssl
 from collections.abc import Mapping
 from pathlib import Path
 
-import certifi
-
 from d365local.cli.context import CliContext
+from d365local.client.token_provider import ENTRA_AUTHORITY as ENTRA_AUTHORITY
+from d365local.client.token_provider import default_verify
 from d365local.credentials_file import FILE_NAME, read_credentials
 from d365local.tls import TlsFiles
-
-ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 
 
 def client_settings(cli: CliContext) -> dict[str, str]:
@@ -31,12 +29,10 @@ def client_settings(cli: CliContext) -> dict[str, str]:
 def tls_context(settings: Mapping[str, str], data_dir: Path | None = None) -> ssl.SSLContext:
     """Trust REQUESTS_CA_BUNDLE, then SSL_CERT_FILE, then certifi's roots — plus the data dir's local CA, if any.
 
-    Machines often pre-set REQUESTS_CA_BUNDLE to the system bundle; adding our own CA keeps the CLI working
-    against the local server without widening trust beyond the CA the user's own server created.
+    The client library's trust rule (:func:`d365local.client.token_provider.default_verify`), read from ``settings``
+    (so credentials.env's CA variables count) instead of the bare environment. Machines often pre-set
+    REQUESTS_CA_BUNDLE to the system bundle; adding our own CA keeps the CLI working against the local server
+    without widening trust beyond the CA the user's own server created.
     """
-    bundle = settings.get("REQUESTS_CA_BUNDLE") or settings.get("SSL_CERT_FILE") or certifi.where()
-    context = ssl.create_default_context(cafile=bundle)
     local_ca = TlsFiles.for_data_dir(data_dir).ca_cert if data_dir is not None else None
-    if local_ca is not None and local_ca.is_file():
-        context.load_verify_locations(cafile=str(local_ca))
-    return context
+    return default_verify(settings, extra_ca_files=[local_ca] if local_ca is not None and local_ca.is_file() else [])

@@ -14,7 +14,7 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import certifi
@@ -52,10 +52,20 @@ def single_resource(scopes: tuple[str, ...]) -> str:
     return resource_of(scopes[0])
 
 
-def default_verify() -> ssl.SSLContext:
-    """Trust ``REQUESTS_CA_BUNDLE``, then ``SSL_CERT_FILE``, then certifi's roots."""
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
-    return ssl.create_default_context(cafile=bundle)
+def default_verify(
+    settings: Mapping[str, str] | None = None, *, extra_ca_files: Iterable[str | os.PathLike[str]] = ()
+) -> ssl.SSLContext:
+    """Trust ``REQUESTS_CA_BUNDLE``, then ``SSL_CERT_FILE``, then certifi's roots — plus ``extra_ca_files``.
+
+    The variables are read from ``settings`` when given (e.g. a credentials.env under the environment), else from
+    ``os.environ``.
+    """
+    source: Mapping[str, str] = os.environ if settings is None else settings
+    bundle = source.get("REQUESTS_CA_BUNDLE") or source.get("SSL_CERT_FILE") or certifi.where()
+    context = ssl.create_default_context(cafile=bundle)
+    for path in extra_ca_files:
+        context.load_verify_locations(cafile=os.fspath(path))
+    return context
 
 
 class TokenProvider:

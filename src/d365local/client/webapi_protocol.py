@@ -78,7 +78,9 @@ def query_request(
     page_size: int | None = 5000,
 ) -> ApiRequest:
     params = query_options(select=select, filter=filter, orderby=orderby, top=top, expand=expand)
-    return ApiRequest("GET", entity_set, params=params, headers=page_headers(page_size))
+    # Dataverse ignores $top when odata.maxpagesize is also sent (reference/dataverse.md, paging), and $top is at
+    # most 5000 (one page) anyway: with a top, ask for no page size so that top is what comes back.
+    return ApiRequest("GET", entity_set, params=params, headers=page_headers(None if top is not None else page_size))
 
 
 def next_page_request(next_link: str, page_size: int | None) -> ApiRequest:

@@ -52,7 +52,8 @@ class DataverseAdmin:
     def organization(self, key: str) -> Organization:
         """By unique name, id or URL."""
         wanted = key.strip().rstrip("/").lower()
-        for org in self._store.organizations():
+        by_name_or_id = self._store.organizations(wanted) if "/" not in wanted else ()
+        for org in by_name_or_id or self._store.organizations():
             if wanted in (org.name, org.id.lower(), org.url.rstrip("/").lower()):
                 return org
         names = ", ".join(o.name for o in self._store.organizations()) or "none yet"

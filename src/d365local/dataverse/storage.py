@@ -18,8 +18,9 @@ from d365local.dataverse.security import Grant
 
 
 class SecurityStore(Protocol):
-    def organizations(self) -> Sequence[Organization]:
-        """Every organization with its Dataverse side in place, URLs on the current public base URL."""
+    def organizations(self, key: str | None = None) -> Sequence[Organization]:
+        """Every organization with its Dataverse side in place (or those whose unique name or id is ``key``),
+        URLs on the current public base URL."""
 
     def missing_organizations(self) -> Sequence[tuple[str, str, str]]:
         """(id, tenant id, unique name) of organizations registered on the identity side only."""

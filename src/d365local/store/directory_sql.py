@@ -83,7 +83,8 @@ class SqlDirectory:
     def find_tenant(self, key: str) -> Tenant | None:
         with self._engine.connect() as conn:
             tenant_id = conn.execute(
-                select(t.tenants.c.id).where(func.lower(t.tenants.c.id) == key.lower())
+                # Ids are stored lower-case (admin normalizes them): an index lookup, not a scan.
+                select(t.tenants.c.id).where(t.tenants.c.id == key.lower())
             ).scalar_one_or_none()
             if tenant_id is None:
                 tenant_id = conn.execute(
@@ -323,11 +324,14 @@ class SqlDirectory:
                 conn.execute(insert(t.app_owners).values(app_object_id=app_object_id, user_id=user_id))
 
     # -- organizations ---------------------------------------------------------------------------------------
-    def organizations(self, tenant_id: str | None = None) -> Sequence[Organization]:
+    def organizations(self, tenant_id: str | None = None, *, key: str | None = None) -> Sequence[Organization]:
+        """All organizations (of a tenant), or those whose unique name or id is ``key``."""
         base = self._settings.public_base_url()
         query = select(t.organizations).order_by(t.organizations.c.created_at, t.organizations.c.unique_name)
         if tenant_id is not None:
             query = query.where(t.organizations.c.tenant_id == tenant_id)
+        if key is not None:
+            query = query.where(or_(t.organizations.c.unique_name == key.lower(), t.organizations.c.id == key.lower()))
         with self._engine.connect() as conn:
             rows = conn.execute(query)
             return [

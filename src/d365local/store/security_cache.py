@@ -16,8 +16,8 @@ class CachedSecurityStore:
         self._store = store
         self._cache = cache
 
-    def organizations(self) -> Sequence[Organization]:
-        return self._cache.get(("dv-orgs",), lambda: tuple(self._store.organizations()))
+    def organizations(self, key: str | None = None) -> Sequence[Organization]:
+        return self._cache.get(("dv-orgs", key), lambda: tuple(self._store.organizations(key)))
 
     def missing_organizations(self) -> Sequence[tuple[str, str, str]]:
         return self._store.missing_organizations()

@@ -40,12 +40,16 @@ class SqlSecurityStore:
         self._engine = directory.engine
 
     # -- organizations ---------------------------------------------------------------------------------------
-    def organizations(self) -> Sequence[Organization]:
+    def organizations(self, key: str | None = None) -> Sequence[Organization]:
+        registered = self._directory.organizations(key=key)
+        query = select(dataverse_organizations)
+        if key is not None:
+            query = query.where(dataverse_organizations.c.id.in_([o.id for o in registered]))
         with self._engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(select(dataverse_organizations))}
+            rows = {r.id: r for r in conn.execute(query)}
         return [
             Organization(o.id, o.tenant_id, o.name, o.url, rows[o.id].business_unit_id, rows[o.id].throttling)
-            for o in self._directory.organizations()
+            for o in registered
             if o.id in rows
         ]
 

@@ -1,0 +1,132 @@
+"""A Web API session for the CLI: a :class:`TokenProvider` and a :class:`WebApiClient` built from the CLI's
+settings (flags > environment > the data dir's credentials.env), and the client's errors turned into one-line
+click errors that carry the AADSTS or Dataverse code and the hint of the setup step that fixes them.
+
+``whoami`` and the record commands (``query``, ``get``, ``create``, ``update``, ``delete``) share it, so they all
+work against d365local right after ``serve`` and against the real cloud when the AZURE_* variables say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from d365local.cli.context import CliContext
+from d365local.cli.settings import ENTRA_AUTHORITY, client_settings, tls_context
+from d365local.client import (
+    AuthenticationError,
+    ClientError,
+    ClientSecret,
+    DataverseApiError,
+    TokenProvider,
+    WebApiClient,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UNAUTHORIZED_HINT = (
+    "The Web API did not accept the token: request it for the org URL itself (scope=<org URL>/.default) from the "
+    "org's tenant, and check that DATAVERSE_URL and AZURE_AUTHORITY_HOST point at the same system."
+)
+
+
+class WebApiFailed(click.ClickException):
+    """A token or Web API request failed; the message carries the AADSTS / Dataverse code and a hint."""
+
+
+@dataclass(frozen=True)
+class WebApiSettings:
+    """What a Web API call needs, resolved from flags, the environment and credentials.env."""
+
+    org_url: str
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    authority: str
+
+
+def org_url_option(command: F) -> F:
+    """``--url``: the org URL, defaulting to ``$DATAVERSE_URL`` (or credentials.env's)."""
+    return click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")(command)
+
+
+def webapi_settings(settings: Mapping[str, str], org_url: str | None = None) -> WebApiSettings:
+    """What :func:`client_settings` found, checked: a usage error names every missing setting."""
+    wanted = {
+        "--url / DATAVERSE_URL": (org_url or settings.get("DATAVERSE_URL") or "").rstrip("/"),
+        "AZURE_TENANT_ID": settings.get("AZURE_TENANT_ID", ""),
+        "AZURE_CLIENT_ID": settings.get("AZURE_CLIENT_ID", ""),
+        "AZURE_CLIENT_SECRET": settings.get("AZURE_CLIENT_SECRET", ""),
+    }
+    missing = [name for name, value in wanted.items() if not value]
+    if missing:
+        raise click.UsageError(
+            f"missing {', '.join(missing)} (flags, AZURE_* / DATAVERSE_URL variables, or the data dir's "
+            "credentials.env: start `d365local serve` or pass --data-dir)"
+        )
+    org, tenant, client_id, secret = wanted.values()
+    authority = (settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY).rstrip("/")
+    return WebApiSettings(org, tenant, client_id, secret, authority)
+
+
+@contextmanager
+def webapi_session(cli: CliContext, org_url: str | None = None) -> Iterator[WebApiClient]:
+    """A ready :class:`WebApiClient`; any client error raised inside the block becomes a :class:`WebApiFailed`."""
+    found = client_settings(cli)
+    settings = webapi_settings(found, org_url)
+    verify = tls_context(found, cli.data_dir)
+    try:
+        with (
+            TokenProvider(
+                settings.tenant_id,
+                settings.client_id,
+                ClientSecret(settings.client_secret),
+                authority=settings.authority,
+                verify=verify,
+            ) as provider,
+            WebApiClient(settings.org_url, provider, verify=verify) as client,
+        ):
+            yield client
+    except AuthenticationError as exc:
+        raise WebApiFailed(authentication_message(exc, settings)) from exc
+    except DataverseApiError as exc:
+        raise WebApiFailed(dataverse_message(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise WebApiFailed(
+            f"cannot reach {_url_of(exc) or settings.org_url}: {str(exc) or type(exc).__name__}\n"
+            "hint: Is the server running (`d365local serve`), and are the URLs right?"
+        ) from exc
+    except ClientError as exc:
+        raise WebApiFailed(str(exc)) from exc
+
+
+def authentication_message(exc: AuthenticationError, settings: WebApiSettings) -> str:
+    """The token endpoint's refusal: error, AADSTS description and the client's hint."""
+    text = f"token request to {settings.authority}/{settings.tenant_id} failed (HTTP {exc.status}) {exc.error}: "
+    return text + exc.description + (f"\nhint: {exc.hint}" if exc.hint else "")
+
+
+def dataverse_message(exc: DataverseApiError) -> str:
+    """The Web API's refusal: status, hex code, message; on 401 the reason the token was refused."""
+    if exc.status == 401:
+        reason = exc.auth_error or exc.message
+        return (
+            "HTTP 401: the Web API refused the token"
+            + (f": {reason}" if reason else "")
+            + (f"\nhint: {exc.hint or UNAUTHORIZED_HINT}")
+        )
+    head = f"HTTP {exc.status} {exc.code}" if exc.code else f"HTTP {exc.status}"
+    return f"{head}: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else "")
+
+
+def _url_of(exc: httpx.HTTPError) -> str:
+    try:
+        url = exc.request.url
+    except RuntimeError:  # the error was raised before a request existed
+        return ""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
