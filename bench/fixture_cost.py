@@ -73,7 +73,8 @@ def _timed(action: object, times: int) -> list[float]:
 
 def _insert_baseline(path: Path, times: int) -> list[float]:
     engine = sa.create_engine(f"sqlite:///{path}")
-    table = sa.Table("bench_rows", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
+    columns = (sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
+    table = sa.Table("bench_rows", sa.MetaData(), *columns)
     table.create(engine)
     try:
         samples = []

@@ -91,6 +91,8 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
         WebApi(records, security, BUILTIN_CATALOG, clock),
         authority,
         protection,
+        # 401s name the authority whose tokens this Web API trusts (``serve --authority``), as Dataverse names Entra.
+        token_authority=trusted_authority,
         before_request=authority.sync,
         faults=faults,
     )

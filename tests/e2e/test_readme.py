@@ -80,3 +80,26 @@ def test_seed_file_example_applies_twice(tmp_path: Path) -> None:
         assert user.object_id == app.service_principal_id
     finally:
         database.close()
+
+
+def test_tools_example(server: Server, tmp_path: Path) -> None:
+    """The Tools block runs as written (bash -e: every command must succeed) with credentials.env's variables."""
+    (script,) = [b for b in blocks("bash") if b.startswith("d365local whoami\n")]
+    venv_bin = str(Path(sys.executable).parent)
+    env = clean_environment(**server.credentials)
+    env["PATH"] = f"{venv_bin}:{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contoso Ltd" in result.stdout
+    exported = [json.loads(line) for line in (tmp_path / "accounts.jsonl").read_text().splitlines()]
+    assert any(row.get("name") == "Contoso Ltd" for row in exported)
+    collection = json.loads((tmp_path / "d365local.postman_collection.json").read_text())
+    assert collection["info"]["schema"].endswith("/v2.1.0/collection.json")

@@ -72,11 +72,14 @@ def test_webapi_fault_carries_code_and_retry_after(admins) -> None:  # type: ign
 def test_bad_faults_are_refused(admins, kind: str, kwargs: dict[str, object], message: str) -> None:  # type: ignore[no-untyped-def]
     admins_, _database = admins
     tenant_id, _org_id, app_id = _setup(admins_)
-    with pytest.raises(FaultError, match=message):
+
+    def inject() -> object:
         if kind == "token":
-            admins_.faults.fail_token_requests(tenant_id, app_id, **kwargs)  # type: ignore[arg-type]
-        else:
-            admins_.faults.throttle_webapi("faults", app_id, **kwargs)  # type: ignore[arg-type]
+            return admins_.faults.fail_token_requests(tenant_id, app_id, **kwargs)  # type: ignore[arg-type]
+        return admins_.faults.throttle_webapi("faults", app_id, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.raises(FaultError, match=message):
+        inject()
     assert admins_.faults.faults() == []
 
 

@@ -12,6 +12,7 @@ from d365local.cli.app import app_group
 from d365local.cli.appuser import appuser_group
 from d365local.cli.context import root_context
 from d365local.cli.demo import demo_command
+from d365local.cli.doctor import doctor_command
 from d365local.cli.fault import fault_group
 from d365local.cli.keys import keys_group
 from d365local.cli.org import org_group
@@ -67,6 +68,7 @@ for command in (
     postman_command,
     wait_command,
     demo_command,
+    doctor_command,
 ):
     cli.add_command(command)
 
