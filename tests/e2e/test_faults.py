@@ -57,8 +57,9 @@ def test_throttle_fault_answers_429_with_retry_after(server: Server) -> None:
             assert throttled.status_code == 429
             assert throttled.headers["Retry-After"] == "9"
             assert throttled.json()["error"]["code"] == "0x80072322"
-            assert "Number of requests exceeded the limit of 6000 over time window of 300 seconds." in (
-                throttled.json()["error"]["message"]
+            assert (
+                "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+                in (throttled.json()["error"]["message"])
             )
         assert client.get(f"{server.url}/api/data/v9.2/WhoAmI", headers=headers).status_code == 200
 
