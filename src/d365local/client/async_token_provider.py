@@ -27,6 +27,7 @@ from d365local.client.token_provider import (
     RETRY_DELAY,
     cache_key,
     default_verify,
+    mark_due,
     servable,
     single_resource,
 )
@@ -61,6 +62,8 @@ class AsyncTokenProvider:
         )
         self._locks: dict[CacheKey, asyncio.Lock] = {}
         self._next_attempt: dict[CacheKey, float] = {}
+        self._ready: dict[tuple[str, ...], tuple[AccessToken, float]] = {}
+        """Scopes → the token handed out and when it falls due (see ``TokenProvider``)."""
         self.requests_sent = 0
 
     async def close(self) -> None:
@@ -75,8 +78,14 @@ class AsyncTokenProvider:
     async def get_token(
         self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, **kwargs: Any
     ) -> AccessToken:
+        ready = self._ready.get(scopes)
+        if ready is not None and self._clock() < ready[1]:
+            return ready[0]
         token = await self.token(single_resource(scopes))
-        return AccessToken(token.access_token, int(token.expires_on))
+        handed_out = AccessToken(token.access_token, int(token.expires_on))
+        if not token.due(self._clock()):
+            self._ready[scopes] = (handed_out, token.refresh_on)
+        return handed_out
 
     async def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> AccessTokenInfo:
         token = await self.token(single_resource(scopes))
@@ -104,6 +113,13 @@ class AsyncTokenProvider:
             self._cache.put(key, fresh)
             self._next_attempt.pop(key, None)
             return fresh
+
+    def invalidate(self, resource: str) -> None:
+        """Make the next call for ``resource`` fetch a new token (after the API refused the cached one)."""
+        key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
+        mark_due(self._cache, key)
+        self._next_attempt.pop(key, None)
+        self._ready.clear()
 
     async def _request(self, resource: str, now: float) -> CachedToken:
         endpoint = token_endpoint(self._authority, self.tenant_id, v2=self._v2)

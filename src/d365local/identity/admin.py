@@ -275,9 +275,9 @@ class DirectoryAdmin:
         unique_name = name.strip().lower()
         if not _ORG_NAME.match(unique_name):
             raise AdminError("an org's unique name is a lowercase DNS label: letters, digits and '-', up to 63")
-        if any(o.name == unique_name for o in self._directory.organizations()):
+        if any(o.name == unique_name for o in self._directory.organizations_named(unique_name)):
             raise AdminError(f"an organization named {unique_name} already exists")
-        is_default = not any(True for _ in self._directory.organizations())
+        is_default = not self._directory.has_default_organization()
         org = Organization(self._id(org_id, "organization id"), tenant.id, unique_name, "")
         self._directory.add_organization(org, is_default=is_default)
         return next(o for o in self._directory.organizations(tenant.id) if o.id == org.id)

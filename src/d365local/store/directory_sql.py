@@ -356,6 +356,9 @@ class SqlDirectory:
                 )
             )
 
+    def organizations_named(self, name: str) -> Sequence[Organization]:
+        return self.organizations(key=name)
+
     def has_default_organization(self) -> bool:
         with self._engine.connect() as conn:
             return conn.execute(select(t.organizations.c.id).where(t.organizations.c.is_default)).first() is not None

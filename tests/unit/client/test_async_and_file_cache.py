@@ -61,3 +61,25 @@ def test_file_cache_is_shared_and_private(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert second.token(ORG).access_token == "t2"  # a damaged file is a cache miss, then rewritten whole
     assert FileTokenCache(path).get(("https://login.microsoftonline.com", TENANT, CLIENT.lower(), ORG)) is not None
+
+
+def test_async_fast_path_refresh_and_invalidate() -> None:
+    endpoint, clock = Endpoint(), FrozenClock(0.0)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return endpoint(request)
+
+    async def main() -> list[str]:
+        async with AsyncTokenProvider(
+            TENANT, CLIENT, ClientSecret("x"), clock=clock.now, transport=httpx.MockTransport(handler)
+        ) as tokens:
+            scope = f"{ORG}/.default"
+            seen = [(await tokens.get_token(scope)).token, (await tokens.get_token(scope)).token]
+            clock.advance(3599 - 299)  # due: five minutes before expiry
+            seen.append((await tokens.get_token(scope)).token)
+            tokens.invalidate(ORG)  # the Web API refused it
+            seen.append((await tokens.get_token(scope)).token)
+            return seen
+
+    assert asyncio.run(main()) == ["t1", "t1", "t2", "t3"]
+    assert len(endpoint.requests) == 3

@@ -167,6 +167,25 @@ def test_token_credential_protocol() -> None:
         tokens.get_token(f"{ORG}/.default", "https://graph.microsoft.com/.default")
 
 
+def test_get_token_fast_path_still_refreshes_and_honours_invalidate() -> None:
+    endpoint, clock = Endpoint(), FrozenClock(0.0)
+    tokens = provider(endpoint, clock)
+    scope = f"{ORG}/.default"
+    first = tokens.get_token(scope)
+    assert tokens.get_token(scope) is first  # the cache hit hands out the same object
+    clock.advance(3599 - 301)
+    assert tokens.get_token(scope).token == "t1"
+    clock.advance(2)  # due: five minutes before expiry
+    assert tokens.get_token(scope).token == "t2"
+    tokens.invalidate(ORG)  # the Web API refused it: the next call fetches a new one
+    assert tokens.get_token(scope).token == "t3"
+    clock.advance(3400)
+    endpoint.fail_with = (503, {"error": "temporarily_unavailable", "error_description": "AADSTS90033: try again"})
+    assert tokens.get_token(scope).token == "t3"  # a failed refresh keeps serving the valid token
+    assert tokens.get_token(scope).token == "t3"
+    assert len(endpoint.requests) == 4  # and does not retry inside 30 s
+
+
 @pytest.mark.parametrize("sha256", [False, True])
 def test_certificate_assertion(sha256: bool) -> None:
     credential = make_certificate()
