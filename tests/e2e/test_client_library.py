@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
+import threading
+import time
 from pathlib import Path
 
 import jwt
@@ -11,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from PowerPlatform.Dataverse.client import DataverseClient
 
-from d365local.client import AuthenticationError, ClientCertificate, ClientSecret, TokenProvider
+from d365local.client import AsyncTokenProvider, AuthenticationError, ClientCertificate, ClientSecret, TokenProvider
+from d365local.clock import FrozenClock
 from tests.e2e.conftest import Server
 from tests.http.conftest import make_certificate
 
@@ -69,20 +73,66 @@ def test_the_dataverse_sdk_runs_on_the_library_credential(trust: Server) -> None
         assert tokens.requests_sent == 1  # the SDK asks before every request; the cache answers
 
 
-def test_async_provider(trust: Server) -> None:
-    import asyncio
-
-    from d365local.client import AsyncTokenProvider
-
+def test_single_flight_under_64_tasks(trust: Server) -> None:
     async def main() -> list[str]:
         async with AsyncTokenProvider(
             trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
         ) as tokens:
-            results = await asyncio.gather(*(tokens.get_token(f"{trust.url}/.default") for _ in range(16)))
+            results = await asyncio.gather(*(tokens.get_token(f"{trust.url}/.default") for _ in range(64)))
             assert tokens.requests_sent == 1
             return [r.token for r in results]
 
     assert len(set(asyncio.run(main()))) == 1
+
+
+def test_single_flight_under_64_threads(trust: Server) -> None:
+    with TokenProvider(
+        trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
+    ) as tokens:
+        barrier = threading.Barrier(64)
+        results: list[str] = []
+
+        def ask() -> None:
+            barrier.wait()
+            results.append(tokens.get_token(f"{trust.url}/.default").token)
+
+        threads = [threading.Thread(target=ask) for _ in range(64)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert tokens.requests_sent == 1
+    assert len(results) == 64
+    assert len(set(results)) == 1
+
+
+def test_refresh_before_expiry_and_surviving_a_failed_refresh(trust: Server) -> None:
+    """Injected clock on the client; the refresh failure is a real one (an injected AADSTS7000222 fault)."""
+    clock = FrozenClock(time.time())
+    with TokenProvider(
+        trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url, clock=clock.now
+    ) as tokens:
+        first = tokens.get_token(f"{trust.url}/.default")
+        clock.advance(3599 - 301)
+        assert tokens.get_token(f"{trust.url}/.default") is first  # served from the cache
+        assert tokens.requests_sent == 1
+        clock.advance(2)  # five minutes before expiry: refreshed proactively
+        second = tokens.get_token(f"{trust.url}/.default")
+        assert second.token != first.token
+        assert tokens.requests_sent == 2
+        faulted = trust.cli(
+            "fault", "token", "--tenant", trust.tenant_id, "--app", trust.client_id, "--code", "AADSTS7000222"
+        )
+        assert faulted.returncode == 0, faulted.stderr
+        clock.advance(3599 - 299)
+        assert tokens.get_token(f"{trust.url}/.default").token == second.token  # the refresh failed: still valid
+        assert tokens.requests_sent == 3
+        clock.advance(29)
+        assert tokens.get_token(f"{trust.url}/.default").token == second.token  # no retry within 30 s
+        assert tokens.requests_sent == 3
+        clock.advance(2)
+        assert tokens.get_token(f"{trust.url}/.default").token not in (first.token, second.token)
+        assert tokens.requests_sent == 4
 
 
 def test_web_api_client_crud_paging_and_throttling(trust: Server) -> None:
