@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 import click
 
 from d365local import __version__
-from d365local.cli.app import app_group
-from d365local.cli.appuser import appuser_group
 from d365local.cli.context import root_context
-from d365local.cli.demo import demo_command
-from d365local.cli.doctor import doctor_command
-from d365local.cli.fault import fault_group
-from d365local.cli.keys import keys_group
-from d365local.cli.org import org_group
-from d365local.cli.postman import postman_command
-from d365local.cli.records import create_command, delete_command, get_command, query_command, update_command
-from d365local.cli.role import role_group
-from d365local.cli.serve import serve_command
-from d365local.cli.tenant import tenant_group
-from d365local.cli.token import token_command
-from d365local.cli.tools import ca_command, env_command, wait_command
-from d365local.cli.user import user_group
-from d365local.cli.whoami import whoami_command
-from d365local.dataverse.admin import DataverseAdminError
-from d365local.faults import FaultError
-from d365local.identity.admin import AdminError
-from d365local.identity.errors import IdentityError
-from d365local.seeding import SeedError
-from d365local.server import ServeError
-from d365local.store.directory_sql import DuplicateError
-from d365local.store.engine import DatabaseUrlError
+
+# Command name → "module:attribute". Commands are imported only when run, so a client command (whoami, query,
+# doctor…) does not pay for the server's imports (SQLAlchemy, Alembic, Starlette, uvicorn).
+COMMANDS = {
+    "tenant": "tenant:tenant_group",
+    "app": "app:app_group",
+    "user": "user:user_group",
+    "org": "org:org_group",
+    "appuser": "appuser:appuser_group",
+    "role": "role:role_group",
+    "keys": "keys:keys_group",
+    "fault": "fault:fault_group",
+    "serve": "serve:serve_command",
+    "token": "token:token_command",
+    "whoami": "whoami:whoami_command",
+    "query": "records:query_command",
+    "get": "records:get_command",
+    "create": "records:create_command",
+    "update": "records:update_command",
+    "delete": "records:delete_command",
+    "env": "tools:env_command",
+    "ca": "tools:ca_command",
+    "postman": "postman:postman_command",
+    "wait": "tools:wait_command",
+    "demo": "demo:demo_command",
+    "doctor": "doctor:doctor_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class LazyGroup(click.Group):
+    """click's documented lazy-loading group: commands are listed by name and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(f"d365local.cli.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Data directory.")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data directory).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -44,33 +64,6 @@ from d365local.store.engine import DatabaseUrlError
 def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """d365local: Entra ID client credentials and the Dataverse Web API, offline."""
     ctx.obj = root_context(data_dir, database_url, as_json)
-
-
-for command in (
-    tenant_group,
-    app_group,
-    user_group,
-    org_group,
-    appuser_group,
-    role_group,
-    keys_group,
-    fault_group,
-    serve_command,
-    token_command,
-    whoami_command,
-    query_command,
-    get_command,
-    create_command,
-    update_command,
-    delete_command,
-    env_command,
-    ca_command,
-    postman_command,
-    wait_command,
-    demo_command,
-    doctor_command,
-):
-    cli.add_command(command)
 
 
 def main() -> None:
@@ -83,20 +76,31 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except IdentityError as exc:
-        hint = f"\nhint: {exc.code.hint}" if exc.code.hint else ""
-        click.echo(f"error: {exc.message}{hint}", err=True)
-        sys.exit(1)
-    except (
-        AdminError,
-        DataverseAdminError,
-        FaultError,
-        SeedError,
-        ServeError,
-        DuplicateError,
-        DatabaseUrlError,
-    ) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        message = domain_error_message(exc)
+        if message is None:
+            raise
+        click.echo(message, err=True)
+        sys.exit(1)
+
+
+def domain_error_message(exc: Exception) -> str | None:
+    """One friendly line (and a hint) for the errors commands raise on purpose; None for anything else (a bug).
+
+    The error types are imported here, on the error path, so that loading the CLI stays cheap.
+    """
+    from d365local.dataverse.admin import DataverseAdminError
+    from d365local.faults import FaultError
+    from d365local.identity.admin import AdminError
+    from d365local.identity.errors import IdentityError
+    from d365local.seeding import SeedError
+    from d365local.server import ServeError
+    from d365local.store.directory_sql import DuplicateError
+    from d365local.store.engine import DatabaseUrlError
+
+    if isinstance(exc, IdentityError):
+        return f"error: {exc.message}" + (f"\nhint: {exc.code.hint}" if exc.code.hint else "")
+    domain = (AdminError, DataverseAdminError, FaultError, SeedError, ServeError, DuplicateError, DatabaseUrlError)
+    return f"error: {exc}" if isinstance(exc, domain) else None

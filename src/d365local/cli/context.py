@@ -13,16 +13,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from d365local.admins import Admins
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.identity.admin import DirectoryAdmin
-from d365local.store.database import Database, open_database
+if TYPE_CHECKING:  # imported where used: client commands (whoami, query, doctor…) never load the store
+    from d365local.admins import Admins
+    from d365local.dataverse.admin import DataverseAdmin
+    from d365local.identity.admin import DirectoryAdmin
+    from d365local.store.database import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DATA_DIR = Path(".d365local")
@@ -39,6 +40,8 @@ class CliContext:
 
     @contextmanager
     def database(self) -> Iterator[Database]:
+        from d365local.store.database import open_database
+
         database = open_database(self.data_dir, self.database_url)
         try:
             yield database
@@ -47,6 +50,8 @@ class CliContext:
 
     @contextmanager
     def admin(self) -> Iterator[DirectoryAdmin]:
+        from d365local.admins import Admins
+
         with self.database() as database:
             yield Admins.on(database).directory
 
@@ -58,6 +63,8 @@ class CliContext:
 
     @contextmanager
     def all_admins(self) -> Iterator[Admins]:
+        from d365local.admins import Admins
+
         with self.database() as database:
             admins = Admins.on(database)
             admins.dataverse.ensure_organizations()
