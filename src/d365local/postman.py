@@ -22,7 +22,8 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from d365local.client.clouds import is_microsoft_authority
 
 __all__ = [
     "COLLECTION_SCHEMA",
@@ -48,22 +49,9 @@ VARIABLE_NAMES = (
     "accountId",
 )
 _SECRET_VARIABLES = frozenset({"clientSecret", "accessToken"})
+
+
 # Entra's sign-in hosts in the public and national clouds (the hosts msal knows without instance discovery).
-_MICROSOFT_AUTHORITY_HOSTS = frozenset(
-    {
-        "login.microsoftonline.com",
-        "login.microsoft.com",
-        "login.windows.net",
-        "sts.windows.net",
-        "login.microsoftonline.us",
-        "login.usgovcloudapi.net",
-        "login.chinacloudapi.cn",
-        "login.partner.microsoftonline.cn",
-        "login.microsoftonline.de",
-    }
-)
-
-
 @dataclass(frozen=True)
 class PostmanValues:
     """What the variables start with. URLs carry no trailing slash; an empty secret leaves the file shareable."""
@@ -91,7 +79,7 @@ class PostmanValues:
 
 def is_microsoft_cloud(authority: str) -> bool:
     """True for Entra's own sign-in hosts, whose certificates Postman already trusts; False for d365local."""
-    return (urlsplit(authority).hostname or "").lower() in _MICROSOFT_AUTHORITY_HOSTS
+    return is_microsoft_authority(authority)
 
 
 def _side(authority: str) -> str:

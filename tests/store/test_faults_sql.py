@@ -83,10 +83,12 @@ def test_bad_faults_are_refused(admins, kind: str, kwargs: dict[str, object], me
     assert admins_.faults.faults() == []
 
 
-def test_concurrent_takers_consume_exactly_count(admins) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("rows", [1, 5], ids=["one fault of 5", "five faults of 1"])
+def test_concurrent_takers_consume_exactly_count(admins, rows: int) -> None:  # type: ignore[no-untyped-def]
     admins_, database = admins
     tenant_id, _org_id, app_id = _setup(admins_)
-    admins_.faults.fail_token_requests(tenant_id, app_id, "AADSTS7000215", count=5)
+    for _ in range(rows):
+        admins_.faults.fail_token_requests(tenant_id, app_id, "AADSTS7000215", count=5 // rows)
     store = SqlFaults(database.engine, database.directory.bump)
     taken: list[object] = []
     barrier = threading.Barrier(8)

@@ -44,7 +44,7 @@ def token(cli: CliContext, tenant: str, app_id: str, code: str, count: int) -> N
         try:
             fault = admins.faults.fail_token_requests(tenant, app_id, code, count=count)
         except FaultError as exc:
-            raise click.BadParameter(str(exc), param_hint="--code") from exc
+            raise click.UsageError(str(exc)) from exc
     view = fault_view(fault)
     cli.emit(view, record("Token fault added", view))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +110,17 @@ def _json(document: dict[str, Any]) -> str:
 def _write(path: Path, text: str, *, private: bool) -> None:
     """Write ``text``; a file holding the client secret is readable by its owner only, as credentials.env is."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if private:
-        path.chmod(0o600)  # the file may have existed with a wider mode
+    # A new file next to the target, restricted before a byte is written, then renamed over it: an existing
+    # file's wider mode never applies to the secret, and a reader never sees half a collection.
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600 if private else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def _count_requests(items: list[dict[str, Any]]) -> int:

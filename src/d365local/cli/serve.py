@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def parse_limits(text: str) -> Limits:
 )
 @click.option(
     "--clock-skew",
-    type=float,
+    type=click.FloatRange(-86_400, 86_400),
     default=0.0,
     help="Run the server's clock this many seconds ahead (negative: behind), to reproduce clock-skew failures.",
 )
@@ -80,6 +81,8 @@ def serve_command(
     clock_skew: float,
 ) -> None:
     """Run the server until interrupted; prints one line when ready."""
+    if not math.isfinite(clock_skew):
+        raise click.BadParameter("a number of seconds", param_hint="--clock-skew")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     options = ServeOptions(

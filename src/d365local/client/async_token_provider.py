@@ -63,7 +63,8 @@ class AsyncTokenProvider:
         self._locks: dict[CacheKey, asyncio.Lock] = {}
         self._next_attempt: dict[CacheKey, float] = {}
         self._ready: dict[tuple[str, ...], tuple[AccessToken, float]] = {}
-        """Scopes → the token handed out and when it falls due (see ``TokenProvider``)."""
+        """Scopes → the token handed out and when it falls due (see ``TokenProvider``; one event loop, no locks)."""
+        self._invalidations = 0
         self.requests_sent = 0
 
     async def close(self) -> None:
@@ -81,9 +82,10 @@ class AsyncTokenProvider:
         ready = self._ready.get(scopes)
         if ready is not None and self._clock() < ready[1]:
             return ready[0]
+        invalidations = self._invalidations
         token = await self.token(single_resource(scopes))
         handed_out = AccessToken(token.access_token, int(token.expires_on))
-        if not token.due(self._clock()):
+        if invalidations == self._invalidations and not token.due(self._clock()):
             self._ready[scopes] = (handed_out, token.refresh_on)
         return handed_out
 
@@ -119,6 +121,7 @@ class AsyncTokenProvider:
         key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
         mark_due(self._cache, key)
         self._next_attempt.pop(key, None)
+        self._invalidations += 1
         self._ready.clear()
 
     async def _request(self, resource: str, now: float) -> CachedToken:

@@ -25,6 +25,7 @@ from d365local.client import webapi_protocol as wire
 from d365local.client.batch import Batch, BatchResult, batch_request, read_reply
 from d365local.client.token_protocol import AccessToken
 from d365local.client.token_provider import default_verify
+from d365local.client.webapi import maybe_sent
 
 
 class AsyncTokenCredential(Protocol):
@@ -154,8 +155,8 @@ class AsyncWebApiClient:
                     content=request.content,
                     headers=wire.request_headers(token.token, request.headers),
                 )
-            except httpx.TransportError:
-                if retry.after_connection_error() is wire.Step.DONE:
+            except httpx.TransportError as error:
+                if retry.after_connection_error(request.method, maybe_sent=maybe_sent(error)) is wire.Step.DONE:
                     raise
                 await self._sleep(retry.delay)
                 continue

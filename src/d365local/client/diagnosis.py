@@ -13,16 +13,11 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
 
+from d365local.client.clouds import is_microsoft_authority
 from d365local.client.errors import DATAVERSE_HINTS, HINTS
 
 MAX_CLOCK_SKEW = 300
 """Entra and Dataverse allow five minutes between clocks when they check assertions and token lifetimes."""
-
-ENTRA_HOSTS = frozenset({
-    "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
-    "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
-})  # fmt: skip
-"""Authority hosts of Microsoft's clouds; any other authority is taken to be d365local."""
 
 REGIONS = {
     "crm": "North America", "crm2": "South America", "crm3": "Canada", "crm4": "Europe, Middle East and Africa",
@@ -59,7 +54,7 @@ class Transport(Enum):
 
 def is_local(authority: str) -> bool:
     """Whether the authority is d365local (anything that is not one of Microsoft's authority hosts)."""
-    return (urlsplit(authority).hostname or "").lower() not in ENTRA_HOSTS
+    return not is_microsoft_authority(authority)
 
 
 def looks_like_guid(value: str) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -173,7 +174,7 @@ class _Walk:
         return Check(
             "settings",
             True,
-            f"tenant {self.s.tenant}, client id {self.s.client_id}, secret {secret[:3]}… ({len(secret)} characters), "
+            f"tenant {self.s.tenant}, client id {self.s.client_id}, secret {_secret_hint(secret)}, "
             f"authority {self.authority}",
         )
 
@@ -196,7 +197,8 @@ class _Walk:
         assert self.discovery is not None
         document = _json_object(self.discovery) or {}
         if self.discovery.status_code == 200 and "token_endpoint" in document:
-            self.tenant_id = str(document["token_endpoint"]).removeprefix(self.authority).strip("/").split("/")[0]
+            # The path's first segment, whatever host the document names (it may be another alias of the server).
+            self.tenant_id = urlsplit(str(document["token_endpoint"])).path.strip("/").split("/")[0]
             known = f"tenant {self.tenant_id}" + (f" ({self.s.tenant})" if self.s.tenant != self.tenant_id else "")
             return Check("tenant", True, f"{known} exists at {self.authority} (OpenID discovery)")
         failure = AuthenticationError(
@@ -338,3 +340,8 @@ class _Walk:
         return diagnosis.transport_failure(
             transport_kind(error), url, str(error) or type(error).__name__, trust=self.s.trust, local=self.local
         )
+
+
+def _secret_hint(secret: str) -> str:
+    """Like Entra's own hint (its first three characters), and only for a secret long enough to keep it secret."""
+    return f"{secret[:3]}… ({len(secret)} characters)" if len(secret) > 8 else f"({len(secret)} characters)"

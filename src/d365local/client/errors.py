@@ -47,8 +47,12 @@ class ClientError(Exception):
 class DataverseApiError(ClientError):
     """The Web API refused the request: HTTP status, Dataverse hex code (``0x80040217``…) and message."""
 
-    def __init__(self, status: int, code: str, message: str, *, auth_error: str = "") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, auth_error: str = "", retry_after: int | None = None
+    ) -> None:
         self.status = status
+        self.retry_after = retry_after
+        """On 429/503: the seconds the service asked to wait (``Retry-After``), when it said."""
         self.code = code
         self.message = message
         self.auth_error = auth_error

@@ -107,7 +107,11 @@ class TokenProvider:
         self._next_attempt: dict[CacheKey, float] = {}
         self._ready: dict[tuple[str, ...], tuple[AccessToken, float]] = {}
         """Scopes as asked → the token handed out and when it falls due: the cache hit of ``get_token`` is one dict
-        lookup and one clock read (Azure SDKs call it before every request). Replaced whole, so no lock is needed."""
+        lookup and one clock read (Azure SDKs call it before every request); reads take no lock (a dict lookup is
+        atomic), writes and ``invalidate`` take ``_ready_lock``."""
+        self._ready_lock = threading.Lock()
+        self._invalidations = 0
+        """Bumped by ``invalidate``: a token read before an invalidation must not be remembered after it."""
         self.requests_sent = 0
         """How many token requests this provider made (single-flight and caching keep it small)."""
 
@@ -127,10 +131,12 @@ class TokenProvider:
         ready = self._ready.get(scopes)
         if ready is not None and self._clock() < ready[1]:
             return ready[0]
+        invalidations = self._invalidations
         token = self.token(single_resource(scopes))
         handed_out = AccessToken(token.access_token, int(token.expires_on))
-        if not token.due(self._clock()):
-            self._ready[scopes] = (handed_out, token.refresh_on)
+        with self._ready_lock:
+            if invalidations == self._invalidations and not token.due(self._clock()):
+                self._ready[scopes] = (handed_out, token.refresh_on)
         return handed_out
 
     def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> AccessTokenInfo:
@@ -142,17 +148,14 @@ class TokenProvider:
         """A valid token for ``resource`` (an org URL), from the cache when it is not due for refresh."""
         key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
         cached = self._cache.get(key)
-        now = self._clock()
-        if cached is not None and cached.usable(now) and (not cached.due(now) or now < self._next_attempt.get(key, 0)):
+        if servable(cached, self._clock(), self._next_attempt.get(key, 0)):
+            assert cached is not None
             return cached
         with self._lock(key):
             cached = self._cache.get(key)  # another thread may have refreshed it while this one waited
             now = self._clock()
-            if (
-                cached is not None
-                and cached.usable(now)
-                and (not cached.due(now) or now < self._next_attempt.get(key, 0))
-            ):
+            if servable(cached, now, self._next_attempt.get(key, 0)):
+                assert cached is not None
                 return cached
             try:
                 fresh = self._request(resource, now)
@@ -168,9 +171,12 @@ class TokenProvider:
     def invalidate(self, resource: str) -> None:
         """Make the next call for ``resource`` fetch a new token (after the API refused the cached one)."""
         key = cache_key(self._authority, self.tenant_id, self.client_id, resource)
-        mark_due(self._cache, key)
-        self._next_attempt.pop(key, None)
-        self._ready.clear()
+        with self._ready_lock:
+            self._invalidations += 1
+            self._ready.clear()
+        with self._lock(key):  # not while another thread is putting a fresh token in place
+            mark_due(self._cache, key)
+            self._next_attempt.pop(key, None)
 
     def _lock(self, key: CacheKey) -> threading.Lock:
         with self._locks_lock:

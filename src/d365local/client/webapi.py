@@ -154,8 +154,8 @@ class WebApiClient:
                     content=request.content,
                     headers=wire.request_headers(token.token, request.headers),
                 )
-            except httpx.TransportError:
-                if retry.after_connection_error() is wire.Step.DONE:
+            except httpx.TransportError as error:
+                if retry.after_connection_error(request.method, maybe_sent=maybe_sent(error)) is wire.Step.DONE:
                     raise
                 self._sleep(retry.delay)
                 continue
@@ -169,6 +169,11 @@ class WebApiClient:
             if check and response.status_code >= 400:
                 raise wire.api_error(response.status_code, response.headers, response.content, response.reason_phrase)
             return response
+
+
+def maybe_sent(error: httpx.TransportError) -> bool:
+    """Whether the request may have reached the server: anything but a failure to connect."""
+    return not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _force_refresh(credential: TokenCredential, org_url: str) -> None:

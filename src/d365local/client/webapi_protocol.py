@@ -214,7 +214,13 @@ def api_error(status: int, headers: Mapping[str, str], content: bytes, reason: s
         str(error.get("code", "")),
         str(error.get("message", why or reason)),
         auth_error=why if status == 401 else "",
+        retry_after=_seconds(lowered.get("retry-after", "")),
     )
+
+
+def _seconds(value: str) -> int | None:
+    # isascii: "²".isdigit() is true, but int("²") fails.
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 # -- retries -------------------------------------------------------------------------------------------------------
@@ -229,10 +235,16 @@ class Step(Enum):
     """Sleep :attr:`RetryState.delay` seconds and send again."""
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+"""Safe to send again when a reply was lost (a Web API PATCH is an update or an upsert of the same values)."""
+
+
 class RetryState:
     """The retry decisions for one call: 429/502/503/504 honour an integer ``Retry-After`` (else exponential
-    backoff), with jitter so that many throttled clients do not come back at the same instant, each wait capped
-    at ``max_delay``; connection errors back off; a 401 refreshes the token once without counting as a retry."""
+    backoff), with jitter so that many throttled clients do not come back at the same instant; a ``Retry-After``
+    longer than ``max_delay`` is not waited out but raised (``DataverseApiError.retry_after`` says how long).
+    Connection errors back off — for a POST (create, ``$batch``…) only when the request cannot have reached the
+    server, so a lost reply never creates a record twice. A 401 refreshes the token once without counting."""
 
     def __init__(
         self, max_retries: int, max_delay: float, *, jitter: Callable[[float, float], float] = random.uniform
@@ -249,15 +261,17 @@ class RetryState:
             self.refreshed = True
             return Step.REFRESH
         if status in RETRY_STATUSES and self.attempt < self.max_retries:
-            retry_after = headers.get("Retry-After", "")
-            # isascii: "²".isdigit() is true, but float("²") fails.
-            base = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else self._backoff()
+            retry_after = _seconds(headers.get("Retry-After", ""))
+            if retry_after is not None and retry_after > self.max_delay:
+                return Step.DONE
+            base = float(retry_after) if retry_after is not None else self._backoff()
             return self._wait(min(self.max_delay, base + self._jitter(0, 0.5)))
         return Step.DONE
 
-    def after_connection_error(self) -> Step:
-        """``WAIT`` to try again, ``DONE`` when the retries are spent (the caller re-raises)."""
-        if self.attempt >= self.max_retries:
+    def after_connection_error(self, method: str, *, maybe_sent: bool) -> Step:
+        """``WAIT`` to try again, ``DONE`` when the retries are spent or resending could repeat a write (the
+        caller re-raises). ``maybe_sent``: the request may have reached the server (a read timeout, a reset)."""
+        if self.attempt >= self.max_retries or (maybe_sent and method.upper() not in IDEMPOTENT_METHODS):
             return Step.DONE
         return self._wait(self._backoff())
 

@@ -17,8 +17,6 @@ from d365local.store import schema as t
 from d365local.store.generation_cache import GenerationCache
 
 _f = t.injected_faults
-MAX_TAKE_ATTEMPTS = 5
-"""On PostgreSQL a concurrent taker can win the row another chose; try again while faults are left."""
 
 
 class SqlFaults:
@@ -69,7 +67,7 @@ class SqlFaults:
         """Consume one request's worth of the oldest pending fault, or None when there is none (left)."""
         where = (_f.c.target == target, _f.c.scope_id == scope_id.lower(), _f.c.app_id == app_id.lower())
         oldest = select(_f.c.id).where(*where, _f.c.remaining > 0).order_by(_f.c.id).limit(1).scalar_subquery()
-        for _ in range(MAX_TAKE_ATTEMPTS):
+        while True:  # on PostgreSQL a concurrent taker can win the row this one chose: go again while any is left
             with self._engine.begin() as conn:
                 # The write comes first so SQLite takes its writer lock up front (a read-then-write transaction
                 # cannot upgrade once another writer committed); PostgreSQL rechecks remaining > 0 under the row lock.
@@ -91,7 +89,6 @@ class SqlFaults:
                     return Fault(**{**row, "remaining": row["remaining"] + 1})
                 if conn.execute(select(oldest)).scalar() is None:
                     return None
-        return None
 
 
 class CachedFaults:

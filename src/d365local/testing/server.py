@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,17 +106,31 @@ def start_server(
 
     threading.Thread(target=pump, name="d365local-server-output", daemon=True).start()
     seen: list[str] = []
-    try:
-        while True:
-            line = lines.get(timeout=READY_TIMEOUT)
-            seen.append(line)
-            if line.startswith(READY_PREFIX):
-                url = line.split()[3].rstrip(",")
-                break
-    except queue.Empty:
-        process.kill()
-        raise ServerStartError(f"d365local serve did not become ready: {''.join(seen)}") from None
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if process.poll() is not None or time.monotonic() > deadline:  # exited, or hangs: say what it printed
+                time.sleep(0.2)  # let the pump deliver the last lines
+                seen.extend(_drain(lines))
+                process.kill()
+                raise ServerStartError(f"d365local serve did not become ready: {''.join(seen)}") from None
+            continue
+        seen.append(line)
+        if line.startswith(READY_PREFIX):
+            url = line.split()[3].rstrip(",")
+            break
     return Server(url, data_dir, read_credentials(data_dir / FILE_NAME), process, lines, database_url)
+
+
+def _drain(lines: queue.Queue[str]) -> list[str]:
+    drained: list[str] = []
+    while True:
+        try:
+            drained.append(lines.get_nowait())
+        except queue.Empty:
+            return drained
 
 
 def stop_server(server: Server) -> None:

@@ -60,11 +60,13 @@ def test_429_with_retry_after_is_retried_then_succeeds() -> None:
     assert answers == []
 
 
-def test_retries_are_bounded_and_capped() -> None:
+@pytest.mark.parametrize(("retry_after", "waits"), [("45", 5), ("600", 0)])
+def test_retries_are_bounded_and_long_waits_are_raised(retry_after: str, waits: int) -> None:
+    """Five waits at most; a Retry-After beyond max_delay (60 s) is raised at once, carrying the wait."""
     sleeps: list[float] = []
     transport = httpx.MockTransport(
         lambda request: httpx.Response(
-            429, headers={"Retry-After": "600"}, json={"error": {"code": "0x80072322", "message": "limit"}}
+            429, headers={"Retry-After": retry_after}, json={"error": {"code": "0x80072322", "message": "limit"}}
         )
     )
 
@@ -76,8 +78,9 @@ def test_retries_are_bounded_and_capped() -> None:
         asyncio.run(main())
     assert (caught.value.status, caught.value.code) == (429, "0x80072322")
     assert caught.value.hint
-    assert len(sleeps) == 5
-    assert max(sleeps) <= 60
+    assert caught.value.retry_after == int(retry_after)
+    assert len(sleeps) == waits
+    assert all(45 <= sleep <= 45.5 for sleep in sleeps)
 
 
 def test_connection_errors_back_off_and_finally_raise() -> None:

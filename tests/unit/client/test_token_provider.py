@@ -186,6 +186,23 @@ def test_get_token_fast_path_still_refreshes_and_honours_invalidate() -> None:
     assert len(endpoint.requests) == 4  # and does not retry inside 30 s
 
 
+def test_an_invalidation_racing_get_token_is_not_lost() -> None:
+    endpoint, clock = Endpoint(), FrozenClock(0.0)
+    tokens = provider(endpoint, clock)
+    scope = f"{ORG}/.default"
+    read = tokens.token
+
+    def read_then_another_thread_invalidates(resource: str) -> object:
+        token = read(resource)
+        tokens.invalidate(ORG)  # another thread got a 401 with this very token meanwhile
+        return token
+
+    tokens.token = read_then_another_thread_invalidates  # type: ignore[method-assign,assignment]
+    assert tokens.get_token(scope).token == "t1"
+    tokens.token = read  # type: ignore[method-assign]
+    assert tokens.get_token(scope).token == "t2"  # the refused token was not remembered by the fast path
+
+
 @pytest.mark.parametrize("sha256", [False, True])
 def test_certificate_assertion(sha256: bool) -> None:
     credential = make_certificate()

@@ -43,19 +43,22 @@ def test_429_with_retry_after_is_retried_then_succeeds() -> None:
     assert answers == []
 
 
-def test_retries_are_bounded_and_capped() -> None:
+@pytest.mark.parametrize(("retry_after", "waits"), [("45", 5), ("600", 0)])
+def test_retries_are_bounded_and_long_waits_are_raised(retry_after: str, waits: int) -> None:
+    """Five waits at most; a Retry-After beyond max_delay (60 s) is raised at once, carrying the wait."""
     sleeps: list[float] = []
     handler = httpx.MockTransport(
         lambda request: httpx.Response(
-            429, headers={"Retry-After": "600"}, json={"error": {"code": "0x80072322", "message": "limit"}}
+            429, headers={"Retry-After": retry_after}, json={"error": {"code": "0x80072322", "message": "limit"}}
         )
     )
     with client(handler, Credential(), sleeps) as api, pytest.raises(DataverseApiError) as caught:
         api.who_am_i()
     assert caught.value.status == 429
     assert caught.value.code == "0x80072322"
-    assert len(sleeps) == 5
-    assert max(sleeps) <= 60
+    assert caught.value.retry_after == int(retry_after)
+    assert len(sleeps) == waits
+    assert all(45 <= sleep <= 45.5 for sleep in sleeps)
 
 
 def test_connection_errors_back_off() -> None:
@@ -72,6 +75,45 @@ def test_connection_errors_back_off() -> None:
     with client(httpx.MockTransport(handler), Credential(), sleeps) as api:
         assert api.who_am_i()["UserId"] == "u"
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "resent"),
+    [
+        ("POST", httpx.ReadTimeout, False),  # the create may have happened: never twice
+        ("POST", httpx.RemoteProtocolError, False),
+        ("POST", httpx.ConnectError, True),  # never reached the server: safe
+        ("GET", httpx.ReadTimeout, True),
+        ("PATCH", httpx.ReadError, True),  # an update or upsert of the same values
+        ("DELETE", httpx.ReadTimeout, True),
+    ],
+)
+def test_a_lost_reply_is_resent_only_when_that_cannot_repeat_a_write(
+    method: str, error: type[httpx.TransportError], resent: bool
+) -> None:
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request.method)
+        if len(requests) == 1:
+            raise error("lost", request=request)
+        headers = {"OData-EntityId": f"{ORG}/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)"}
+        return httpx.Response(204, headers=headers)
+
+    sleeps: list[float] = []
+    with client(httpx.MockTransport(handler), Credential(), sleeps) as api:
+        calls = {
+            "POST": lambda: api.create("accounts", {"name": "x"}),
+            "GET": lambda: api.who_am_i(),
+            "PATCH": lambda: api.update("accounts", "00000000-0000-0000-0000-000000000001", {"name": "x"}),
+            "DELETE": lambda: api.delete("accounts", "00000000-0000-0000-0000-000000000001"),
+        }
+        if resent:
+            calls[method]()
+        else:
+            with pytest.raises(error):
+                calls[method]()
+    assert requests == [method] * (2 if resent else 1)
 
 
 def test_401_refreshes_the_token_once() -> None:
