@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from d365local.client.clouds import is_microsoft_authority
+from d365local.postman_scripts import CREATE_TEST, PRE_REQUEST, RETRIEVE_TEST, TOKEN_TEST, WHOAMI_TEST, status_test
 
 __all__ = [
     "COLLECTION_SCHEMA",
@@ -88,130 +89,6 @@ def _side(authority: str) -> str:
 
 # --- scripts (JavaScript run by Postman's sandbox) -------------------------------------------------------------
 
-_STORE = """\
-// Postman reads {{name}} from the active environment before the collection: keep both in step.
-function store(name, value) {
-    if (pm.environment.has(name)) {
-        pm.environment.set(name, value);
-    }
-    pm.collectionVariables.set(name, value);
-}
-"""
-
-_KEEP_ACCESS = """\
-// expires_in counts seconds from now (the v1 endpoint sends it as a string); keep the instant it lapses.
-function keepToken(body) {
-    store('accessToken', body.access_token);
-    store('accessTokenExpiresOn', new Date(Date.now() + Number(body.expires_in) * 1000).toISOString());
-}
-"""
-
-_PRE_REQUEST = (
-    _STORE
-    + _KEEP_ACCESS
-    + """\
-// The client-credentials grant has no refresh token: when there is no token, or it expires within 5 minutes,
-// ask the token endpoint again (a form body, as Entra requires). The token requests themselves are left alone.
-(function () {
-    if (pm.request.url.toString().indexOf('/oauth2/') !== -1) {
-        return;
-    }
-    var expiresOn = Date.parse(pm.variables.get('accessTokenExpiresOn') || '');
-    if (pm.variables.get('accessToken') && expiresOn - Date.now() > 5 * 60 * 1000) {
-        return;
-    }
-    pm.sendRequest({
-        url: pm.variables.replaceIn('{{authority}}/{{tenantId}}/oauth2/v2.0/token'),
-        method: 'POST',
-        header: [
-            { key: 'Content-Type', value: 'application/x-www-form-urlencoded' },
-            { key: 'Accept', value: 'application/json' }
-        ],
-        body: {
-            mode: 'urlencoded',
-            urlencoded: [
-                { key: 'client_id', value: pm.variables.replaceIn('{{clientId}}') },
-                { key: 'client_secret', value: pm.variables.replaceIn('{{clientSecret}}') },
-                { key: 'scope', value: pm.variables.replaceIn('{{orgUrl}}/.default') },
-                { key: 'grant_type', value: 'client_credentials' }
-            ]
-        }
-    }, function (error, response) {
-        if (error) {
-            console.error('token request failed: ' + error);
-            return;
-        }
-        var body = response.json();
-        if (body.access_token) {
-            keepToken(body);
-        } else {
-            console.error(body.error_description || JSON.stringify(body));
-        }
-    });
-})();
-"""
-)
-
-_TOKEN_TEST = (
-    _STORE
-    + _KEEP_ACCESS
-    + """\
-pm.test('the token endpoint issued an access token', function () {
-    pm.expect(pm.response.code).to.eql(200);
-});
-var body = pm.response.json();
-if (body.access_token) {
-    keepToken(body);
-} else {
-    // The AADSTS message says what is wrong (unknown app, wrong secret, no such resource...).
-    console.error(body.error_description || JSON.stringify(body));
-}
-"""
-)
-
-_WHOAMI_TEST = """\
-pm.test('WhoAmI answers with the application user', function () {
-    pm.expect(pm.response.code).to.eql(200);
-    pm.expect(pm.response.json().UserId).to.be.a('string');
-});
-"""
-
-_CREATE_TEST = (
-    _STORE
-    + """\
-pm.test('the account was created', function () {
-    pm.expect(pm.response.code).to.be.oneOf([201, 204]);
-});
-// With Prefer: return=representation the row comes back (201); without it, only its URL (204 + OData-EntityId).
-var id = pm.response.code === 201 ? pm.response.json().accountid : null;
-if (!id) {
-    var match = /\\(([0-9a-fA-F-]{36})\\)$/.exec(pm.response.headers.get('OData-EntityId') || '');
-    id = match ? match[1] : null;
-}
-if (id) {
-    store('accountId', id);
-}
-"""
-)
-
-_RETRIEVE_TEST = """\
-pm.test('the account is there', function () {
-    pm.expect(pm.response.code).to.eql(200);
-    pm.expect(pm.response.json().accountid).to.eql(pm.variables.get('accountId'));
-});
-"""
-
-
-def _status_test(description: str, status: int) -> str:
-    return f"""\
-pm.test('{description}', function () {{
-    pm.expect(pm.response.code).to.eql({status});
-}});
-"""
-
-
-# --- building blocks -------------------------------------------------------------------------------------------
-
 
 def _event(listen: str, source: str) -> dict[str, Any]:
     return {"listen": listen, "script": {"type": "text/javascript", "exec": source.splitlines()}}
@@ -269,7 +146,7 @@ def _token_request(name: str, version: str, target: tuple[str, str], description
     ]
     return {
         "name": name,
-        "event": [_event("test", _TOKEN_TEST)],
+        "event": [_event("test", TOKEN_TEST)],
         "request": {
             "method": "POST",
             "header": [
@@ -323,7 +200,7 @@ def _items() -> list[dict[str, Any]]:
         "GET",
         "WhoAmI",
         "Who the app is in Dynamics 365: its application user's UserId, BusinessUnitId and OrganizationId.",
-        _WHOAMI_TEST,
+        WHOAMI_TEST,
     )
     accounts = {
         "name": "3. Accounts (create, retrieve, update, delete)",
@@ -336,7 +213,7 @@ def _items() -> list[dict[str, Any]]:
                 "accounts",
                 "`Prefer: return=representation` returns the new row (201); without it Dataverse answers 204 with "
                 "the row's URL in `OData-EntityId`. The test script reads the id either way.",
-                _CREATE_TEST,
+                CREATE_TEST,
                 body={"name": "d365local Postman sample", "telephone1": "555-0100"},
                 extra_headers={"Prefer": "return=representation"},
             ),
@@ -345,14 +222,14 @@ def _items() -> list[dict[str, Any]]:
                 "GET",
                 "accounts({{accountId}})?$select=name,telephone1",
                 "Read the account back, two columns only.",
-                _RETRIEVE_TEST,
+                RETRIEVE_TEST,
             ),
             _web_api_request(
                 "Update account",
                 "PATCH",
                 "accounts({{accountId}})",
                 "`If-Match: *` makes this an update only: without it a PATCH to a missing id would create the row.",
-                _status_test("the account was updated", 204),
+                status_test("the account was updated", 204),
                 body={"name": "d365local Postman sample (updated)", "telephone1": "555-0101"},
                 extra_headers={"If-Match": "*"},
             ),
@@ -361,7 +238,7 @@ def _items() -> list[dict[str, Any]]:
                 "DELETE",
                 "accounts({{accountId}})",
                 "Delete the account.",
-                _status_test("the account was deleted", 204),
+                status_test("the account was deleted", 204),
                 extra_headers={"If-Match": "*"},
             ),
             _web_api_request(
@@ -369,7 +246,7 @@ def _items() -> list[dict[str, Any]]:
                 "GET",
                 "accounts({{accountId}})?$select=name",
                 "After the delete the row is gone: Dataverse answers 404.",
-                _status_test("the deleted account is gone", 404),
+                status_test("the deleted account is gone", 404),
             ),
         ],
     }
@@ -407,7 +284,7 @@ def build_collection(values: PostmanValues, *, name: str | None = None) -> dict[
             "schema": COLLECTION_SCHEMA,
         },
         "item": _items(),
-        "event": [_event("prerequest", _PRE_REQUEST)],
+        "event": [_event("prerequest", PRE_REQUEST)],
         "variable": [{"key": key, "value": value, "type": "string"} for key, value in variables.items()],
     }
 
