@@ -134,7 +134,10 @@ def _run(cli: CliContext, folder: Path) -> None:
         cli.emit({"url": url, "steps": walk.log})
     else:
         stdout.print(
-            "\n[bold green]Done.[/] Every step above has a `d365local` command; run `d365local serve` to keep a server."
+            "\n[bold green]Done.[/] Every step above has a `d365local` command; run `d365local serve` to keep a "
+            "server.\nThen: `d365local doctor` checks a setup step by step (also against a real org), `d365local "
+            "postman` writes this recipe as a Postman collection, and the pytest plugin gives each of your tests a "
+            "fresh tenant, app, org and application user (the `d365local` fixture)."
         )
 
 
