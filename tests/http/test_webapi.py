@@ -369,8 +369,26 @@ def test_include_annotations(webapi: WebApiEnv) -> None:
     assert row[f"revenue@{FORMATTED}"] == "$1,000.00"
     assert row["_primarycontactid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "contact"
     assert row["_primarycontactid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "primarycontactid"
+    assert row[f"_primarycontactid_value@{FORMATTED}"] == "Ann Smith"  # the target's primary name
     plain = webapi.rows("accounts?$select=statecode")[0]
     assert f"statecode@{FORMATTED}" not in plain
+
+
+def test_lookup_formatted_values_on_retrieve_polymorphic_lookups_and_expand(webapi: WebApiEnv) -> None:
+    parent = webapi.create(name="Parent Co")
+    person = contact(webapi, "Bo", "Berg", **{"parentcustomerid_account@odata.bind": f"/accounts({parent})"})
+    webapi.create(name="Child Co", **{"primarycontactid@odata.bind": f"/contacts({person})"})
+    retrieved = webapi.get(f"contacts({person})?$select=_parentcustomerid_value", headers=ANNOTATIONS).json()
+    assert retrieved[f"_parentcustomerid_value@{FORMATTED}"] == "Parent Co"
+    assert retrieved["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+    expanded = webapi.get(
+        "accounts?$select=name&$filter=name eq 'Child Co'"
+        "&$expand=primarycontactid($select=fullname,_parentcustomerid_value)",
+        headers=ANNOTATIONS,
+    ).json()["value"][0]["primarycontactid"]
+    assert expanded[f"_parentcustomerid_value@{FORMATTED}"] == "Parent Co"
+    without = webapi.get(f"contacts({person})?$select=_parentcustomerid_value").json()
+    assert f"_parentcustomerid_value@{FORMATTED}" not in without
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote
@@ -19,7 +19,14 @@ from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import AttributeType, Catalog, EntityDefinition
 from d365local.dataverse.model import Access
-from d365local.dataverse.odata.payloads import RecordBody, parse_body, render_record, resolve_name, to_column_value
+from d365local.dataverse.odata.payloads import (
+    FORMATTED,
+    RecordBody,
+    parse_body,
+    render_record,
+    resolve_name,
+    to_column_value,
+)
 from d365local.dataverse.odata.query_options import (
     MAX_PAGE_SIZE,
     Expand,
@@ -104,7 +111,7 @@ class RecordEndpoints:
         if options.top is not None and prefs.max_page_size is not None:
             options = replace(options, top=None)  # Dataverse ignores $top when a page size is asked for
         page = self._records.query(caller, entity, options, page_size=page_size, offset=offset)
-        value = [self._render(caller, entity, row, options, prefs) for row in page.rows]
+        value = self._render_all(caller, entity, page.rows, options, prefs)
         document: dict[str, Any] = {"@odata.context": _context(request, entity, options.select)}
         if page.count is not None:
             document["@odata.count"] = page.count
@@ -324,13 +331,33 @@ class RecordEndpoints:
             document = {"@odata.context": _context(request, target, options.select, single=True)}
             return json_response(document | self._render(caller, target, related, options, prefs))
         rows = self._records.related(caller, target, column, str(row[entity.primary_id]), options)
-        value = [self._render(caller, target, r, options, prefs) for r in rows]
+        value = self._render_all(caller, target, rows, options, prefs)
         return json_response({"@odata.context": _context(request, target, options.select), "value": value})
 
+    def _render_all(
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        rows: Sequence[Row],
+        options: QueryOptions,
+        prefs: Preferences,
+    ) -> list[dict[str, Any]]:
+        """Rows of one page: their lookups' names are read in one query per target table, not per row."""
+        names = self._records.lookup_names(caller, entity, rows, options.select) if prefs.wants(FORMATTED) else {}
+        return [self._render(caller, entity, row, options, prefs, names) for row in rows]
+
     def _render(
-        self, caller: AuthorizedCaller, entity: EntityDefinition, row: Row, options: QueryOptions, prefs: Preferences
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        row: Row,
+        options: QueryOptions,
+        prefs: Preferences,
+        lookup_names: Mapping[tuple[str, str], str] | None = None,
     ) -> dict[str, Any]:
-        document = render_record(entity, row, select=options.select, preferences=prefs)
+        if lookup_names is None and prefs.wants(FORMATTED):
+            lookup_names = self._records.lookup_names(caller, entity, [row], options.select)
+        document = render_record(entity, row, select=options.select, preferences=prefs, lookup_names=lookup_names)
         for expand in options.expand:
             document[expand.navigation] = self._expanded(caller, entity, row, expand, prefs)
         return document
@@ -355,7 +382,7 @@ class RecordEndpoints:
             )
             return self._render(caller, target, related, expand.options, prefs) if related else None
         rows = self._records.related(caller, target, column, str(row[entity.primary_id]), expand.options)
-        return [self._render(caller, target, r, expand.options, prefs) for r in rows]
+        return self._render_all(caller, target, rows, expand.options, prefs)
 
 
 def _json(request: WebRequest, entity: EntityDefinition) -> Any:

@@ -20,7 +20,7 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog, EntityDefinition
 from d365local.dataverse.model import Access
 from d365local.dataverse.odata import filter_ast as ast
-from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, storable
+from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
 from d365local.dataverse.storage import RecordQuery, RecordStore, Row
@@ -109,6 +109,30 @@ class Records:
         more = len(rows) > limit and not reached_top
         count = self._store.count(entity, caller.organization.id, base) if options.count else None
         return Page(rows[:limit], more, None if count is None else min(count, 5000))
+
+    def lookup_names(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, rows: Sequence[Row], select: Sequence[str] | None
+    ) -> dict[tuple[str, str], str]:
+        """(target table, id) → the target's primary name, for the lookups these rows show: what Dataverse sends as
+        a lookup's FormattedValue. One query per target table; no Read check on the targets, as in Dataverse,
+        where the name travels with the lookup."""
+        wanted: dict[str, set[str]] = {}
+        for attribute in selected_attributes(entity, select):
+            if not attribute.type.is_lookup:
+                continue
+            for row in rows:
+                value = row.get(attribute.logical_name)
+                if value is not None:
+                    target = row.get(attribute.type_column) or attribute.targets[0]
+                    wanted.setdefault(str(target), set()).add(str(value).lower())
+        names: dict[tuple[str, str], str] = {}
+        for target, ids in wanted.items():
+            definition = self._catalog.by_logical_name(target)
+            if definition is None:
+                continue
+            for record_id, name in self._store.names(definition, caller.organization.id, ids).items():
+                names[(target, record_id)] = name
+        return names
 
     def related(
         self, caller: AuthorizedCaller, entity: EntityDefinition, lookup: str, parent_id: str, options: QueryOptions

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -85,6 +85,9 @@ class RecordStore(Protocol):
     def select(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Row]: ...
 
     def count(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> int: ...
+
+    def names(self, entity: EntityDefinition, org_id: str, record_ids: Collection[str]) -> dict[str, str]:
+        """Primary names by record id (lower-case), for the ids that exist and have one."""
 
     def atomic(self) -> AbstractContextManager[None]:
         """All record writes inside happen together or not at all (change sets, CreateMultiple)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
@@ -114,6 +114,13 @@ class SqlRecordStore:
         with self._connection() as conn:
             row = conn.execute(select(table).where(*conditions).limit(2)).first()
         return dict(row._mapping) if row is not None else None
+
+    def names(self, entity: EntityDefinition, org_id: str, record_ids: Collection[str]) -> dict[str, str]:
+        table = self._table(entity)
+        key, name = table.c[entity.primary_id], table.c[entity.primary_name]
+        with self._connection() as conn:
+            rows = conn.execute(select(key, name).where(table.c.orgid == org_id, key.in_(sorted(record_ids)))).all()
+        return {str(row[0]).lower(): str(row[1]) for row in rows if row[1] is not None}
 
     def update(self, entity: EntityDefinition, org_id: str, record_id: str, values: Mapping[str, Any]) -> None:
         table = self._table(entity)

@@ -232,16 +232,20 @@ def render_record(
     *,
     select: Sequence[str] | None,
     preferences: Preferences,
+    lookup_names: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    """One record as the Web API shows it; the primary id is always included."""
+    """One record as the Web API shows it; the primary id is always included. ``lookup_names`` maps (target
+    table, id) to the target's primary name: a lookup's FormattedValue."""
     document: dict[str, Any] = {"@odata.etag": etag(row.get("versionnumber"))}
-    names = _selected(entity, select)
-    for attribute in names:
+    for attribute in selected_attributes(entity, select):
         value = row.get(attribute.logical_name)
         if attribute.type.is_lookup:
             key = attribute.lookup_property
             if value is not None and preferences.annotations:
                 target = row.get(attribute.type_column) or attribute.targets[0]
+                name = (lookup_names or {}).get((str(target), str(value).lower()))
+                if name is not None and preferences.wants(FORMATTED):
+                    document[f"{key}@{FORMATTED}"] = name
                 if preferences.wants(ASSOCIATED_NAVIGATION):
                     single = len(attribute.targets) == 1
                     navigation = attribute.logical_name if single else f"{attribute.logical_name}_{target}"
@@ -265,7 +269,8 @@ def resolve_name(entity: EntityDefinition, name: str) -> AttributeDefinition | N
     return attribute
 
 
-def _selected(entity: EntityDefinition, select: Sequence[str] | None) -> list[AttributeDefinition]:
+def selected_attributes(entity: EntityDefinition, select: Sequence[str] | None) -> list[AttributeDefinition]:
+    """The columns a ``$select`` (None: all) shows, the primary id always among them."""
     if select is None or "*" in select:
         return list(entity.attributes)
     wanted = []
