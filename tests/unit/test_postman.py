@@ -270,3 +270,13 @@ def test_command_reads_credentials_env_and_names_what_is_missing(runner: CliRunn
         SECRET,
         "https://localhost:6000",
     )
+
+
+def test_an_unwritable_out_is_a_clear_error_and_leaves_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    result = runner.invoke(cli, ["postman", "--data-dir", str(tmp_path), *flags(), "--out", str(blocked / "c.json")])
+    assert result.exit_code == 1
+    assert f"cannot write {blocked / 'c.json'}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file-not-dir"]

@@ -109,6 +109,13 @@ def _json(document: dict[str, Any]) -> str:
 
 def _write(path: Path, text: str, *, private: bool) -> None:
     """Write ``text``; a file holding the client secret is readable by its owner only, as credentials.env is."""
+    try:
+        _replace(path, text, private=private)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _replace(path: Path, text: str, *, private: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # A new file next to the target, restricted before a byte is written, then renamed over it: an existing
     # file's wider mode never applies to the secret, and a reader never sees half a collection.

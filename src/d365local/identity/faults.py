@@ -30,7 +30,7 @@ def injectable_code(text: str) -> AadstsCode:
     match = _CODE.match(text.strip())
     found = next((c for c in errors.CATALOGUE if match and c.number == int(match.group(1))), None)
     if found is None:
-        known = ", ".join(f"AADSTS{c.number}" for c in sorted(errors.CATALOGUE, key=lambda c: c.number))
+        known = ", ".join(f"AADSTS{number}" for number in sorted({c.number for c in errors.CATALOGUE}))
         raise ValueError(f"{text!r} is not an AADSTS code d365local answers; choose one of: {known}")
     return found
 
