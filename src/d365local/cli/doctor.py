@@ -16,7 +16,7 @@ import click
 from rich.markup import escape
 
 from d365local.cli.context import CliContext, common_options, stdout
-from d365local.cli.settings import ENTRA_AUTHORITY, client_settings, tls_context
+from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
 from d365local.client.doctor import Check, Doctor, DoctorSettings
 from d365local.tls import TlsFiles
 
@@ -45,6 +45,13 @@ def render(check: Check) -> None:
 @click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
 @click.option("--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID).")
 @click.option("--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET).")
+@click.option(
+    "--certificate",
+    "certificate_path",
+    default=None,
+    help="PEM (key + certificate) or PFX file to sign a client assertion with, instead of a secret "
+    "(default: $AZURE_CLIENT_CERTIFICATE_PATH when no secret is set).",
+)
 @click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")
 @click.option(
     "--authority", default=None, help=f"Authority host (default: $AZURE_AUTHORITY_HOST or {ENTRA_AUTHORITY})."
@@ -70,6 +77,7 @@ def doctor_command(
     tenant: str | None,
     client_id: str | None,
     client_secret: str | None,
+    certificate_path: str | None,
     org_url: str | None,
     authority: str | None,
     body: str,
@@ -78,10 +86,12 @@ def doctor_command(
 ) -> None:
     """What is wrong with my setup? Walk the client-credentials chain and explain the first failure."""
     settings = client_settings(cli)
+    certificate = None if client_secret else client_certificate(settings, certificate_path)
     doctor_settings = DoctorSettings(
         tenant=tenant or settings.get("AZURE_TENANT_ID", ""),
         client_id=client_id or settings.get("AZURE_CLIENT_ID", ""),
-        client_secret=client_secret or settings.get("AZURE_CLIENT_SECRET", ""),
+        client_secret="" if certificate else client_secret or settings.get("AZURE_CLIENT_SECRET", ""),
+        certificate=certificate,
         org_url=org_url or settings.get("DATAVERSE_URL", ""),
         authority=authority or settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY,
         body=cast(Literal["form", "json"], body),

@@ -9,7 +9,11 @@ import ssl
 from collections.abc import Mapping
 from pathlib import Path
 
+import click
+
 from d365local.cli.context import CliContext
+from d365local.client.credentials import ClientCertificate, certificate_from_file
+from d365local.client.errors import ClientError
 from d365local.client.token_provider import ENTRA_AUTHORITY as ENTRA_AUTHORITY
 from d365local.client.token_provider import default_verify
 from d365local.credentials_file import FILE_NAME, read_credentials
@@ -36,3 +40,17 @@ def tls_context(settings: Mapping[str, str], data_dir: Path | None = None) -> ss
     """
     local_ca = TlsFiles.for_data_dir(data_dir).ca_cert if data_dir is not None else None
     return default_verify(settings, extra_ca_files=[local_ca] if local_ca is not None and local_ca.is_file() else [])
+
+
+def client_certificate(settings: Mapping[str, str], path: str | None = None) -> ClientCertificate | None:
+    """The certificate to sign client assertions with: ``path`` (a ``--certificate`` flag), else
+    ``AZURE_CLIENT_CERTIFICATE_PATH`` when no ``AZURE_CLIENT_SECRET`` is set — azure-identity's
+    EnvironmentCredential order. A PFX (``.pfx``/``.p12``) or a PEM file with the key and the certificate;
+    ``AZURE_CLIENT_CERTIFICATE_PASSWORD`` unlocks it."""
+    chosen = path or (None if settings.get("AZURE_CLIENT_SECRET") else settings.get("AZURE_CLIENT_CERTIFICATE_PATH"))
+    if not chosen:
+        return None
+    try:
+        return certificate_from_file(chosen, settings.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
+    except (OSError, ValueError, TypeError, ClientError) as exc:
+        raise click.UsageError(f"cannot use the certificate {chosen}: {exc}") from exc

@@ -16,7 +16,8 @@ import httpx
 import jwt
 
 from d365local.cli.context import CliContext, common_options, record, stderr
-from d365local.cli.settings import ENTRA_AUTHORITY, client_settings, tls_context
+from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
+from d365local.client.token_protocol import token_endpoint
 from d365local.identity.errors import CATALOGUE
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
@@ -58,6 +59,13 @@ def decode(access_token: str, now: float) -> dict[str, Any]:
 @click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
 @click.option("--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID).")
 @click.option("--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET).")
+@click.option(
+    "--certificate",
+    "certificate_path",
+    default=None,
+    help="PEM (key + certificate) or PFX file: send a signed client assertion instead of a secret "
+    "(default: $AZURE_CLIENT_CERTIFICATE_PATH when no secret is set).",
+)
 @click.option("--resource", default=None, help="v1: the org URL (default: $DATAVERSE_URL).")
 @click.option("--scope", default=None, help="v2: <org URL>/.default.")
 @click.option(
@@ -71,6 +79,7 @@ def token_command(
     tenant: str | None,
     client_id: str | None,
     client_secret: str | None,
+    certificate_path: str | None,
     resource: str | None,
     scope: str | None,
     authority: str | None,
@@ -81,24 +90,30 @@ def token_command(
     settings = client_settings(cli)
     tenant = tenant or settings.get("AZURE_TENANT_ID")
     client_id = client_id or settings.get("AZURE_CLIENT_ID")
-    client_secret = client_secret or settings.get("AZURE_CLIENT_SECRET")
+    certificate = None if client_secret else client_certificate(settings, certificate_path)
+    client_secret = None if certificate else client_secret or settings.get("AZURE_CLIENT_SECRET")
     authority = authority or settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY
     if resource and scope:
         raise click.UsageError("give --resource (v1 endpoint) or --scope (v2 endpoint), not both")
     if not scope:
         resource = resource or settings.get("DATAVERSE_URL")
-    if not tenant or not client_id or not client_secret or not (resource or scope):
+    if not tenant or not client_id or not (client_secret or certificate) or not (resource or scope):
         wanted = {
             "--tenant": tenant,
             "--client-id": client_id,
-            "--client-secret": client_secret,
+            "--client-secret (or --certificate)": client_secret or certificate,
             "--resource": resource or scope,
         }
         missing = ", ".join(name for name, value in wanted.items() if not value)
         raise click.UsageError(
             f"missing {missing} (flags, AZURE_* / DATAVERSE_URL variables, or the data dir's credentials.env)"
         )
-    form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "client_credentials"}
+    if certificate is not None:
+        endpoint = token_endpoint(authority, tenant, v2=bool(scope))
+        credential_fields = certificate.fields(client_id, endpoint, time.time())
+    else:
+        credential_fields = {"client_secret": client_secret or ""}
+    form = {"client_id": client_id, **credential_fields, "grant_type": "client_credentials"}
     form |= {"scope": scope} if scope else {"resource": resource or ""}
     try:
         status, body = post_token_request(

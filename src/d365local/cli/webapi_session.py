@@ -17,7 +17,7 @@ import click
 import httpx
 
 from d365local.cli.context import CliContext
-from d365local.cli.settings import ENTRA_AUTHORITY, client_settings, tls_context
+from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
 from d365local.client import (
     AuthenticationError,
     ClientError,
@@ -26,6 +26,7 @@ from d365local.client import (
     TokenProvider,
     WebApiClient,
 )
+from d365local.client.credentials import Credential
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +47,8 @@ class WebApiSettings:
     org_url: str
     tenant_id: str
     client_id: str
-    client_secret: str = field(repr=False)
+    credential: Credential = field(repr=False)
+    """A client secret, or a certificate (``AZURE_CLIENT_CERTIFICATE_PATH``) when no secret is set."""
     authority: str
 
 
@@ -61,17 +63,21 @@ def webapi_settings(settings: Mapping[str, str], org_url: str | None = None) -> 
         "--url / DATAVERSE_URL": (org_url or settings.get("DATAVERSE_URL") or "").rstrip("/"),
         "AZURE_TENANT_ID": settings.get("AZURE_TENANT_ID", ""),
         "AZURE_CLIENT_ID": settings.get("AZURE_CLIENT_ID", ""),
-        "AZURE_CLIENT_SECRET": settings.get("AZURE_CLIENT_SECRET", ""),
     }
+    certificate = client_certificate(settings)
+    secret = settings.get("AZURE_CLIENT_SECRET", "")
+    if certificate is None and not secret:
+        wanted["AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)"] = ""
     missing = [name for name, value in wanted.items() if not value]
     if missing:
         raise click.UsageError(
             f"missing {', '.join(missing)} (flags, AZURE_* / DATAVERSE_URL variables, or the data dir's "
             "credentials.env: start `d365local serve` or pass --data-dir)"
         )
-    org, tenant, client_id, secret = wanted.values()
+    org, tenant, client_id = wanted.values()
     authority = (settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY).rstrip("/")
-    return WebApiSettings(org, tenant, client_id, secret, authority)
+    credential: Credential = certificate if certificate is not None else ClientSecret(secret)
+    return WebApiSettings(org, tenant, client_id, credential, authority)
 
 
 @contextmanager
@@ -85,7 +91,7 @@ def webapi_session(cli: CliContext, org_url: str | None = None) -> Iterator[WebA
             TokenProvider(
                 settings.tenant_id,
                 settings.client_id,
-                ClientSecret(settings.client_secret),
+                settings.credential,
                 authority=settings.authority,
                 verify=verify,
             ) as provider,

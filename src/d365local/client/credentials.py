@@ -74,6 +74,11 @@ class ClientCertificate:
             raise ClientError("the certificate credential needs an RSA private key and its certificate")
         return cls(key, certificate, sha256)
 
+    @property
+    def thumbprint(self) -> str:
+        """The SHA-1 thumbprint in hex, as the Entra admin center lists certificates."""
+        return self.certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's thumbprint is SHA-1
+
     def fields(self, client_id: str, token_endpoint: str, now: float) -> dict[str, str]:
         if self.sha256:
             headers = {"alg": "PS256", "typ": "JWT", "x5t#S256": _b64(self.certificate.fingerprint(hashes.SHA256()))}
@@ -90,6 +95,15 @@ class ClientCertificate:
         }
         assertion = jwt.encode(claims, self.private_key, algorithm=headers["alg"], headers=headers)
         return {"client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+
+
+def certificate_from_file(path: str | Path, password: str | None = None) -> ClientCertificate:
+    """What azure-identity's ``AZURE_CLIENT_CERTIFICATE_PATH`` names: a PFX/PKCS#12 file (``.pfx``/``.p12``, PS256)
+    or a PEM file holding the private key and the certificate (RS256)."""
+    secret = password.encode() if password else None
+    if Path(path).suffix.lower() in (".pfx", ".p12"):
+        return ClientCertificate.from_pfx(path, password=secret)
+    return ClientCertificate.from_pem(path, password=secret)
 
 
 def _b64(data: bytes) -> str:

@@ -193,6 +193,18 @@ _TOKEN_RULES: dict[int, tuple[str, str, str]] = {
         "secret; put its Value in your configuration and delete the expired one.",
         "`d365local app secret add --tenant {tenant} --app {app}`.",
     ),
+    700027: (
+        "the certificate is not registered on app {app} (or the assertion was signed with another key)",
+        "Microsoft Entra admin center → App registrations → your app → Certificates & secrets → Certificates → "
+        "Upload certificate: the public part (.cer/.pem) of the key pair the client signs with.",
+        "`d365local app cert add --tenant {tenant} --app {app} --cert FILE` (the certificate, PEM or DER).",
+    ),
+    700024: (
+        "the client assertion is outside its valid time range",
+        "The assertion's nbf/exp come from this machine's clock: synchronise it (NTP); Entra allows 5 minutes "
+        "of skew. An assertion is valid for minutes only: build a new one for every token request.",
+        "`d365local serve --clock-skew` reproduces this on purpose; restart without it.",
+    ),
     7000112: (
         "the app is disabled in this tenant",
         "Microsoft Entra admin center → Enterprise applications → your app → Properties → Enabled for users to "

@@ -23,6 +23,7 @@ import httpx
 import jwt
 
 from d365local.client import diagnosis
+from d365local.client.credentials import ClientCertificate
 from d365local.client.diagnosis import Diagnosis, TokenContext, Transport, WebApiContext
 from d365local.client.errors import AuthenticationError
 from d365local.client.token_protocol import request_form, token_endpoint
@@ -56,6 +57,8 @@ class DoctorSettings:
     tenant: str = ""
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
+    certificate: ClientCertificate | None = field(default=None, repr=False)
+    """Instead of the secret: a client assertion signed with this certificate's key."""
     org_url: str = ""
     authority: str = ENTRA_AUTHORITY
     body: Literal["form", "json"] = "form"
@@ -161,7 +164,7 @@ class _Walk:
         wanted = (
             ("--tenant", "AZURE_TENANT_ID", self.s.tenant),
             ("--client-id", "AZURE_CLIENT_ID", self.s.client_id),
-            ("--client-secret", "AZURE_CLIENT_SECRET", self.s.client_secret),
+            ("--client-secret", "AZURE_CLIENT_SECRET", self.s.client_secret or ("x" if self.s.certificate else "")),
             ("--url", "DATAVERSE_URL", self.s.org_url),
         )
         missing = [(flag, variable) for flag, variable, value in wanted if not value.strip()]
@@ -170,12 +173,16 @@ class _Walk:
         problem = diagnosis.authority_problem(self.authority)
         if problem is not None:
             return Check.failed("settings", problem)
-        secret = self.s.client_secret
+        if self.s.certificate is not None:
+            credential = (
+                f"certificate {self.s.certificate.thumbprint} ({'PS256' if self.s.certificate.sha256 else 'RS256'})"
+            )
+        else:
+            credential = f"secret {_secret_hint(self.s.client_secret)}"
         return Check(
             "settings",
             True,
-            f"tenant {self.s.tenant}, client id {self.s.client_id}, secret {_secret_hint(secret)}, "
-            f"authority {self.authority}",
+            f"tenant {self.s.tenant}, client id {self.s.client_id}, {credential}, authority {self.authority}",
         )
 
     def org_url(self) -> Check:
@@ -220,8 +227,12 @@ class _Walk:
     def get_token(self) -> Check:
         v2 = self.s.endpoint == "v2"
         url = token_endpoint(self.authority, self.s.tenant, v2=v2)
-        form = request_form(self.s.client_id, self.org, {"client_secret": self.s.client_secret}, v2=v2)
         before = self.now()
+        if self.s.certificate is not None:
+            fields = self.s.certificate.fields(self.s.client_id, url, before)
+        else:
+            fields = {"client_secret": self.s.client_secret}
+        form = request_form(self.s.client_id, self.org, fields, v2=v2)
         try:
             if self.s.body == "json":
                 response = self.http.post(url, content=json.dumps(form), headers={"Content-Type": "application/json"})
@@ -238,8 +249,11 @@ class _Walk:
         if response.status_code == 200 and "access_token" in body:
             self.token_body = body
             how = "resource" if not v2 else "scope"
+            what = "a certificate assertion" if self.s.certificate is not None else "a client secret"
             return Check(
-                "token", True, f"HTTP 200 from {url} ({how} {form.get('resource') or form.get('scope')}, form body)"
+                "token",
+                True,
+                f"HTTP 200 from {url} ({how} {form.get('resource') or form.get('scope')}, {what}, form body)",
             )
         failure = AuthenticationError(
             str(body.get("error", "")), str(body.get("error_description", "")), status=response.status_code
