@@ -204,3 +204,33 @@ def test_a_real_429_is_retried_by_the_async_client(tmp_path: Path) -> None:
         assert all(1 <= s <= 3 for s in slept)
     finally:
         stop_server(server)
+
+
+FORMATTED = "OData.Community.Display.V1.FormattedValue"
+
+
+def test_annotations_on_get_and_on_every_page_and_the_request_escape_hatch(api: WebApiClient) -> None:
+    tag = uuid.uuid4().hex[:8]
+    person = api.create("contacts", {"firstname": "Ida", "lastname": tag})
+    for i in range(3):
+        api.create("accounts", {"name": f"{tag}-{i}", "primarycontactid@odata.bind": f"/contacts({person})"})
+    rows = list(
+        api.query(
+            "accounts",
+            select=["name", "statecode", "_primarycontactid_value"],
+            filter=f"startswith(name,'{tag}')",
+            page_size=2,
+            annotations="*",
+        )
+    )
+    assert len(rows) == 3
+    assert all(row[f"statecode@{FORMATTED}"] == "Active" for row in rows)  # page 2 keeps the preference
+    assert all(row[f"_primarycontactid_value@{FORMATTED}"] == f"Ida {tag}" for row in rows)
+    one = api.get("accounts", rows[0]["accountid"], select=["statecode"], annotations=FORMATTED)
+    assert one[f"statecode@{FORMATTED}"] == "Active"
+    assert f"statecode@{FORMATTED}" not in api.get("accounts", rows[0]["accountid"], select=["statecode"])
+    counted = api.request("GET", "accounts/$count", params={"$filter": f"startswith(name,'{tag}')"})
+    assert counted.text.strip().lstrip("\ufeff") == "3"
+    with pytest.raises(DataverseApiError) as caught:
+        api.request("GET", f"accounts({MISSING})")
+    assert caught.value.code == "0x80040217"

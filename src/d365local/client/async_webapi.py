@@ -73,9 +73,19 @@ class AsyncWebApiClient:
         return wire.created_id((await self._send(wire.create_request(entity_set, record))).headers)
 
     async def get(
-        self, entity_set: str, record_id: str, *, select: Sequence[str] = (), expand: Sequence[str] = ()
+        self,
+        entity_set: str,
+        record_id: str,
+        *,
+        select: Sequence[str] = (),
+        expand: Sequence[str] = (),
+        annotations: str | None = None,
     ) -> dict[str, Any]:
-        return await self._json(wire.get_request(entity_set, record_id, select=select, expand=expand))
+        """One record; ``annotations="*"`` (or a name such as ``OData.Community.Display.V1.FormattedValue``) adds
+        the formatted values, lookup names and lookup targets."""
+        return await self._json(
+            wire.get_request(entity_set, record_id, select=select, expand=expand, annotations=annotations)
+        )
 
     async def update(self, entity_set: str, record_id: str, changes: Mapping[str, Any]) -> None:
         await self._send(wire.update_request(entity_set, record_id, changes))
@@ -97,10 +107,18 @@ class AsyncWebApiClient:
         top: int | None = None,
         expand: Sequence[str] = (),
         page_size: int = 5000,
+        annotations: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every matching record, following ``@odata.nextLink`` page by page (``async for record in …``)."""
         request = wire.query_request(
-            entity_set, select=select, filter=filter, orderby=orderby, top=top, expand=expand, page_size=page_size
+            entity_set,
+            select=select,
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            expand=expand,
+            page_size=page_size,
+            annotations=annotations,
         )
         while True:
             records, next_link = wire.page_of(await self._json(request))
@@ -108,7 +126,7 @@ class AsyncWebApiClient:
                 yield record
             if next_link is None:
                 return
-            request = wire.next_page_request(next_link, page_size)
+            request = wire.next_page_request(next_link, page_size, annotations)
 
     async def count(self, entity_set: str, *, filter: str | None = None) -> int:
         """How many records match, as ``ENTITYSET/$count`` answers: Dataverse caps it at 5000."""
@@ -135,6 +153,22 @@ class AsyncWebApiClient:
         return read_reply(
             batch, response.status_code, response.headers, response.content, raise_on_error=raise_on_error
         )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any other call (an action, a function, ``$ref``…), relative to the API root or absolute, with the same
+        token, retries and errors as the calls above: ``DataverseApiError`` on a 4xx/5xx answer."""
+        request = wire.ApiRequest(
+            method.upper(), path, params=dict(params or {}), json=json, headers=dict(headers or {})
+        )
+        return await self._send(request)
 
     # -- transport ------------------------------------------------------------------------------------------
     async def _json(self, request: wire.ApiRequest) -> dict[str, Any]:

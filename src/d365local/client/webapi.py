@@ -72,9 +72,19 @@ class WebApiClient:
         return wire.created_id(self._send(wire.create_request(entity_set, record)).headers)
 
     def get(
-        self, entity_set: str, record_id: str, *, select: Sequence[str] = (), expand: Sequence[str] = ()
+        self,
+        entity_set: str,
+        record_id: str,
+        *,
+        select: Sequence[str] = (),
+        expand: Sequence[str] = (),
+        annotations: str | None = None,
     ) -> dict[str, Any]:
-        return self._json(wire.get_request(entity_set, record_id, select=select, expand=expand))
+        """One record; ``annotations="*"`` (or a name such as ``OData.Community.Display.V1.FormattedValue``) adds
+        the formatted values, lookup names and lookup targets."""
+        return self._json(
+            wire.get_request(entity_set, record_id, select=select, expand=expand, annotations=annotations)
+        )
 
     def update(self, entity_set: str, record_id: str, changes: Mapping[str, Any]) -> None:
         self._send(wire.update_request(entity_set, record_id, changes))
@@ -96,17 +106,25 @@ class WebApiClient:
         top: int | None = None,
         expand: Sequence[str] = (),
         page_size: int = 5000,
+        annotations: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching record, following ``@odata.nextLink`` page by page."""
         request = wire.query_request(
-            entity_set, select=select, filter=filter, orderby=orderby, top=top, expand=expand, page_size=page_size
+            entity_set,
+            select=select,
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            expand=expand,
+            page_size=page_size,
+            annotations=annotations,
         )
         while True:
             records, next_link = wire.page_of(self._json(request))
             yield from records
             if next_link is None:
                 return
-            request = wire.next_page_request(next_link, page_size)
+            request = wire.next_page_request(next_link, page_size, annotations)
 
     def count(self, entity_set: str, *, filter: str | None = None) -> int:
         """How many records match, as ``ENTITYSET/$count`` answers: Dataverse caps it at 5000."""
@@ -134,6 +152,22 @@ class WebApiClient:
         return read_reply(
             batch, response.status_code, response.headers, response.content, raise_on_error=raise_on_error
         )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any other call (an action, a function, ``$ref``…), relative to the API root or absolute, with the same
+        token, retries and errors as the calls above: ``DataverseApiError`` on a 4xx/5xx answer."""
+        request = wire.ApiRequest(
+            method.upper(), path, params=dict(params or {}), json=json, headers=dict(headers or {})
+        )
+        return self._send(request)
 
     # -- transport ------------------------------------------------------------------------------------------
     def _json(self, request: wire.ApiRequest) -> dict[str, Any]:

@@ -49,9 +49,19 @@ def create_request(entity_set: str, record: Mapping[str, Any]) -> ApiRequest:
 
 
 def get_request(
-    entity_set: str, record_id: str, *, select: Sequence[str] = (), expand: Sequence[str] = ()
+    entity_set: str,
+    record_id: str,
+    *,
+    select: Sequence[str] = (),
+    expand: Sequence[str] = (),
+    annotations: str | None = None,
 ) -> ApiRequest:
-    return ApiRequest("GET", f"{entity_set}({record_id})", params=query_options(select=select, expand=expand))
+    return ApiRequest(
+        "GET",
+        f"{entity_set}({record_id})",
+        params=query_options(select=select, expand=expand),
+        headers=prefer_headers(None, annotations),
+    )
 
 
 def update_request(entity_set: str, record_id: str, changes: Mapping[str, Any]) -> ApiRequest:
@@ -76,16 +86,18 @@ def query_request(
     top: int | None = None,
     expand: Sequence[str] = (),
     page_size: int | None = 5000,
+    annotations: str | None = None,
 ) -> ApiRequest:
     params = query_options(select=select, filter=filter, orderby=orderby, top=top, expand=expand)
     # Dataverse ignores $top when odata.maxpagesize is also sent (reference/dataverse.md, paging), and $top is at
     # most 5000 (one page) anyway: with a top, ask for no page size so that top is what comes back.
-    return ApiRequest("GET", entity_set, params=params, headers=page_headers(None if top is not None else page_size))
+    headers = prefer_headers(None if top is not None else page_size, annotations)
+    return ApiRequest("GET", entity_set, params=params, headers=headers)
 
 
-def next_page_request(next_link: str, page_size: int | None) -> ApiRequest:
-    """The next page: ``@odata.nextLink`` already carries the query options; the page size must be sent again."""
-    return ApiRequest("GET", next_link, headers=page_headers(page_size))
+def next_page_request(next_link: str, page_size: int | None, annotations: str | None = None) -> ApiRequest:
+    """The next page: ``@odata.nextLink`` already carries the query options; the preferences must be sent again."""
+    return ApiRequest("GET", next_link, headers=prefer_headers(page_size, annotations))
 
 
 def count_request(entity_set: str, *, filter: str | None = None) -> ApiRequest:
@@ -109,8 +121,13 @@ def _targets(logical_name: str, records: Sequence[Mapping[str, Any]]) -> list[di
     return [{**record, "@odata.type": f"Microsoft.Dynamics.CRM.{logical_name}"} for record in records]
 
 
-def page_headers(page_size: int | None) -> dict[str, str]:
-    return {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else {}
+def prefer_headers(page_size: int | None, annotations: str | None = None) -> dict[str, str]:
+    """One ``Prefer`` header, preferences comma-joined as the Dataverse SDK sends them. ``annotations``: ``*`` or
+    names such as ``OData.Community.Display.V1.FormattedValue`` (``name@…FormattedValue`` in the answer)."""
+    preferences = [f"odata.maxpagesize={page_size}"] if page_size else []
+    if annotations:
+        preferences.append(f'odata.include-annotations="{annotations}"')
+    return {"Prefer": ",".join(preferences)} if preferences else {}
 
 
 # -- URLs and headers ------------------------------------------------------------------------------------------

@@ -147,3 +147,12 @@ def test_create_reads_the_id_and_query_follows_next_links() -> None:
     with client(httpx.MockTransport(handler), Credential(), []) as api:
         assert api.create("accounts", {"name": "a"}) == record_id
         assert [r["name"] for r in api.query("accounts", select=["name"], page_size=1)] == ["a", "b"]
+
+
+def test_one_prefer_header_with_page_size_and_annotations() -> None:
+    from d365local.client import webapi_protocol as wire
+
+    assert wire.prefer_headers(100, "*") == {"Prefer": 'odata.maxpagesize=100,odata.include-annotations="*"'}
+    assert wire.prefer_headers(None, None) == {}
+    top = wire.query_request("accounts", top=3, annotations="*")
+    assert top.headers == {"Prefer": 'odata.include-annotations="*"'}  # with $top, no page size (see query_request)
