@@ -296,3 +296,23 @@ def test_a_refused_token_shows_the_reason_and_a_hint() -> None:
     assert "\nhint: The Web API did not accept the token" in message
     forbidden = dataverse_message(DataverseApiError(403, "0x80042f09", "no roles are assigned to user"))
     assert forbidden.startswith("HTTP 403 0x80042f09: no roles are assigned to user\nhint: ")
+
+
+def test_formatted_values_in_tables_and_json(server: Server) -> None:
+    name = unique("Formatted")
+    record_id = ok(server.cli("create", "accounts", "--set", f"name={name}", "--set", "revenue=1250000")).stdout.strip()
+    table = ok(server.cli("get", "accounts", record_id, "--select", "name,statecode,revenue", "--formatted")).stdout
+    assert "Active" in table  # statecode 0 as Dynamics 365 shows it
+    assert "$1,250,000.00" in table
+    raw = ok(server.cli("get", "accounts", record_id, "--select", "statecode")).stdout
+    assert "Active" not in raw
+    rows = document(
+        server.cli(
+            "query", "accounts", "--filter", f"name eq '{name}'", "--select", "statecode", "--formatted", "--json"
+        )
+    )
+    assert rows[0]["statecode@OData.Community.Display.V1.FormattedValue"] == "Active"
+    listed = ok(
+        server.cli("query", "accounts", "--filter", f"name eq '{name}'", "--select", "statecode", "--formatted")
+    )
+    assert "Active" in listed.stdout

@@ -27,6 +27,8 @@ MAX_PAGE_SIZE = 5000
 """Dataverse's default and largest page; also where ``$count`` stops counting."""
 MAX_COLUMNS = 8
 """Columns a query table shows when ``--select`` does not say (``--json`` always has every field)."""
+FORMATTED = "OData.Community.Display.V1.FormattedValue"
+"""The annotation that carries a value as Dynamics 365 shows it (``--formatted``)."""
 
 
 # -- query --------------------------------------------------------------------------------------------------------
@@ -51,6 +53,11 @@ MAX_COLUMNS = 8
     show_default=True,
     help="Records per page (Prefer: odata.maxpagesize).",
 )
+@click.option(
+    "--formatted",
+    is_flag=True,
+    help="Ask for formatted values (choice labels, money, dates, lookup names) and show them in the table.",
+)
 @org_url_option
 @common_options
 def query_command(
@@ -64,6 +71,7 @@ def query_command(
     all_pages: bool,
     out: Path | None,
     page_size: int,
+    formatted: bool,
     org_url: str | None,
 ) -> None:
     """Records of ENTITYSET (e.g. accounts): the first page, or with --all every page; --out exports them."""
@@ -81,6 +89,7 @@ def query_command(
             top=top,
             expand=[expand] if expand else [],
             page_size=max(1, min(page_size, top)) if top is not None else page_size,
+            annotations=FORMATTED if formatted else None,
         )
         limited = itertools.islice(records, limit)  # islice stops before asking for a page it does not need
         if out is not None:
@@ -145,7 +154,13 @@ def _query_table(entity_set: str, rows: Sequence[dict[str, Any]], selected: Sequ
             f"Showing {len(shown)} of {len(columns)} columns: name them with --select, or use --json.", highlight=False
         )
     title = f"{entity_set} ({len(rows)} record{'s' if len(rows) != 1 else ''})"
-    return table(escape(title), shown, [[_cell(row.get(c)) for c in shown] for row in rows])
+    return table(escape(title), shown, [[_cell(_shown(row, c)) for c in shown] for row in rows])
+
+
+def _shown(row: dict[str, Any], column: str) -> Any:
+    """The formatted value when the server sent one (``--formatted``), else the value. A lookup's name comes
+    under ``_x_value@…FormattedValue``."""
+    return row.get(f"{column}@{FORMATTED}", row.get(column))
 
 
 def _columns(rows: Sequence[dict[str, Any]], selected: Sequence[str]) -> list[str]:
@@ -173,15 +188,32 @@ def _cell(value: Any) -> str:
 @click.argument("record_id", metavar="ID")
 @click.option("--select", default=None, help="Columns, comma-separated: name,accountnumber.")
 @click.option("--expand", default=None, help="OData $expand: primarycontactid($select=fullname).")
+@click.option(
+    "--formatted",
+    is_flag=True,
+    help="Ask for formatted values (choice labels, money, dates, lookup names) and show them in the table.",
+)
 @org_url_option
 @common_options
 def get_command(
-    cli: CliContext, entity_set: str, record_id: str, select: str | None, expand: str | None, org_url: str | None
+    cli: CliContext,
+    entity_set: str,
+    record_id: str,
+    select: str | None,
+    expand: str | None,
+    formatted: bool,
+    org_url: str | None,
 ) -> None:
     """One record of ENTITYSET by ID: a GUID or an alternate key such as accountnumber='A1'."""
     with webapi_session(cli, org_url) as client:
-        row = client.get(entity_set, _key(record_id), select=_names(select), expand=[expand] if expand else [])
-    fields = {k: _cell(v) for k, v in row.items() if "@" not in k}
+        row = client.get(
+            entity_set,
+            _key(record_id),
+            select=_names(select),
+            expand=[expand] if expand else [],
+            annotations=FORMATTED if formatted else None,
+        )
+    fields = {k: _cell(_shown(row, k)) for k in row if "@" not in k}
     cli.emit(row, record(escape(f"{entity_set}({_key(record_id)})"), fields))
 
 
