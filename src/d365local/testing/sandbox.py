@@ -3,14 +3,21 @@ application user — and the levers a test pulls to see how the code under test 
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 from d365local.admins import Admins
-from d365local.client import ClientSecret, TokenProvider, WebApiClient
+from d365local.client import ClientCertificate, ClientSecret, TokenProvider, WebApiClient
+from d365local.client.credentials import Credential
 from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
 from d365local.faults import Fault
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION
@@ -91,11 +98,13 @@ class Sandbox:
             "CURL_CA_BUNDLE": self.ca_bundle,
         }
 
-    def token_provider(self, **options: Any) -> TokenProvider:
-        """d365local's own client, ready to use (``options`` go to :class:`TokenProvider`)."""
+    def token_provider(self, credential: Credential | None = None, **options: Any) -> TokenProvider:
+        """d365local's own client, ready to use: the sandbox's secret unless ``credential`` says otherwise (e.g.
+        :meth:`add_certificate`'s); ``options`` go to :class:`TokenProvider`."""
         options.setdefault("authority", self.authority)
         options.setdefault("verify", _verify(self.ca_bundle))
-        provider = TokenProvider(self.tenant_id, self.client_id, ClientSecret(self.client_secret), **options)
+        chosen = credential if credential is not None else ClientSecret(self.client_secret)
+        provider = TokenProvider(self.tenant_id, self.client_id, chosen, **options)
         self._opened.append(provider)
         return provider
 
@@ -128,6 +137,26 @@ class Sandbox:
     def add_secret(self) -> str:
         """A further client secret; returns its value."""
         return self.admins.directory.add_secret(self.tenant_id, self.client_id, description="pytest").value
+
+    def add_certificate(self, *, sha256: bool = False, days: int = 30) -> ClientCertificate:
+        """A fresh self-signed certificate, registered on the app: authenticate with the returned credential
+        (``token_provider(credential=…)``), or hand its ``private_key``/``certificate``/``thumbprint`` to msal."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"d365local sandbox {self.client_id}")])
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .sign(key, hashes.SHA256())
+        )
+        pem = certificate.public_bytes(serialization.Encoding.PEM)
+        self.admins.directory.add_certificate(self.tenant_id, self.client_id, pem)
+        return ClientCertificate(key, certificate, sha256)
 
     def remove_secret(self, key_id: str | None = None) -> None:
         """Remove a secret (default: the sandbox's own): token requests with it fail with AADSTS7000215."""
