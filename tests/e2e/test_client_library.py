@@ -198,3 +198,33 @@ def test_a_real_429_is_retried_after_retry_after(tmp_path: Path) -> None:
         assert all(1 <= s <= 3 for s in slept)
     finally:
         stop_server(server)
+
+
+def test_azure_core_sees_the_providers_as_its_credentials_and_its_pipeline_uses_them(trust: Server) -> None:
+    """Other Azure SDKs: azure-core's runtime-checkable protocols, and its BearerTokenCredentialPolicy in a pipeline."""
+    from azure.core.credentials import SupportsTokenInfo, TokenCredential
+    from azure.core.credentials_async import AsyncSupportsTokenInfo, AsyncTokenCredential
+    from azure.core.pipeline import Pipeline
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.rest import HttpRequest
+
+    org = trust.credentials["DATAVERSE_URL"]
+    with TokenProvider(
+        trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret), authority=trust.url
+    ) as tokens:
+        assert isinstance(tokens, TokenCredential)
+        assert isinstance(tokens, SupportsTokenInfo)
+        pipeline = Pipeline(
+            transport=RequestsTransport(connection_verify=trust.ca_bundle),
+            policies=[BearerTokenCredentialPolicy(tokens, f"{org}/.default")],
+        )
+        with pipeline:
+            for _ in range(3):
+                response = pipeline.run(HttpRequest("GET", f"{org}/api/data/v9.2/WhoAmI")).http_response
+                assert response.status_code == 200
+        assert tokens.requests_sent == 1  # the policy asked three times; one token request
+    provider = AsyncTokenProvider(trust.tenant_id, trust.client_id, ClientSecret(trust.client_secret))
+    assert isinstance(provider, AsyncTokenCredential)
+    assert isinstance(provider, AsyncSupportsTokenInfo)
+    asyncio.run(provider.close())
