@@ -77,8 +77,7 @@ def query_command(
     """Records of ENTITYSET (e.g. accounts): the first page, or with --all every page; --out exports them."""
     columns = _names(select)
     everything = all_pages or out is not None
-    # Dataverse ignores $top next to Prefer: odata.maxpagesize (which the client always sends), so the CLI stops
-    # reading after --top records itself, and asks for pages no bigger than that.
+    # Without --all only the first page is shown; with --top the client asks for exactly that many ($top).
     limit = top if top is not None else None if everything else page_size
     with webapi_session(cli, org_url) as client:
         records = client.query(
@@ -88,7 +87,7 @@ def query_command(
             orderby=[orderby] if orderby else [],  # kept whole: the server splits it, commas and all
             top=top,
             expand=[expand] if expand else [],
-            page_size=max(1, min(page_size, top)) if top is not None else page_size,
+            page_size=page_size,
             annotations=FORMATTED if formatted else None,
         )
         limited = itertools.islice(records, limit)  # islice stops before asking for a page it does not need
