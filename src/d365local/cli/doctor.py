@@ -16,7 +16,18 @@ import click
 from rich.markup import escape
 
 from d365local.cli.context import CliContext, common_options, stdout
-from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
+from d365local.cli.settings import (
+    ENTRA_AUTHORITY,
+    authority_option,
+    certificate_option,
+    client_certificate,
+    client_id_option,
+    client_secret_option,
+    client_settings,
+    org_url_option,
+    tenant_option,
+    tls_context,
+)
 from d365local.client.doctor import Check, Doctor, DoctorSettings
 from d365local.tls import TlsFiles
 
@@ -42,20 +53,12 @@ def render(check: Check) -> None:
 
 
 @click.command("doctor")
-@click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
-@click.option("--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID).")
-@click.option("--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET).")
-@click.option(
-    "--certificate",
-    "certificate_path",
-    default=None,
-    help="PEM (key + certificate) or PFX file to sign a client assertion with, instead of a secret "
-    "(default: $AZURE_CLIENT_CERTIFICATE_PATH when no secret is set).",
-)
-@click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")
-@click.option(
-    "--authority", default=None, help=f"Authority host (default: $AZURE_AUTHORITY_HOST or {ENTRA_AUTHORITY})."
-)
+@tenant_option
+@client_id_option
+@client_secret_option
+@certificate_option
+@org_url_option
+@authority_option
 @click.option(
     "--body",
     type=click.Choice(["form", "json"]),

@@ -18,7 +18,15 @@ from typing import Any
 import click
 
 from d365local.cli.context import CliContext, common_options, stderr
-from d365local.cli.settings import ENTRA_AUTHORITY, client_settings
+from d365local.cli.settings import (
+    ENTRA_AUTHORITY,
+    authority_option,
+    client_id_option,
+    client_secret_option,
+    client_settings,
+    org_url_option,
+    tenant_option,
+)
 from d365local.postman import VARIABLE_NAMES, PostmanValues, build_collection, build_environment, is_microsoft_cloud
 from d365local.tls import TlsFiles
 
@@ -28,13 +36,11 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
 @click.command("postman")
 @click.option("--out", type=_FILE, default=None, help="Write the collection to FILE (default: stdout).")
 @click.option("--environment-out", type=_FILE, default=None, help="Also write a Postman environment to FILE.")
-@click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
-@click.option("--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID).")
-@click.option("--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET).")
-@click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")
-@click.option(
-    "--authority", default=None, help=f"Authority host (default: $AZURE_AUTHORITY_HOST or {ENTRA_AUTHORITY})."
-)
+@tenant_option
+@client_id_option
+@client_secret_option
+@org_url_option
+@authority_option
 @click.option("--no-secret", is_flag=True, help="Leave clientSecret empty, so the files can be shared.")
 @common_options
 def postman_command(

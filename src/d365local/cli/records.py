@@ -20,7 +20,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from d365local.cli.context import CliContext, common_options, record, stderr, table
-from d365local.cli.webapi_session import org_url_option, webapi_session
+from d365local.cli.settings import org_url_option
+from d365local.cli.webapi_session import webapi_session
 from d365local.client import DataverseApiError, WebApiClient
 
 MAX_PAGE_SIZE = 5000

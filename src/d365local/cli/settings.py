@@ -54,3 +54,25 @@ def client_certificate(settings: Mapping[str, str], path: str | None = None) -> 
         return certificate_from_file(chosen, settings.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
     except (OSError, ValueError, TypeError, ClientError) as exc:
         raise click.UsageError(f"cannot use the certificate {chosen}: {exc}") from exc
+
+
+# The connection flags of the client-side commands (token, whoami, the record commands, doctor, postman): defined
+# once, so their names and help cannot drift apart. Each falls back to the variable it names, then credentials.env.
+tenant_option = click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
+client_id_option = click.option(
+    "--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID)."
+)
+client_secret_option = click.option(
+    "--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET)."
+)
+certificate_option = click.option(
+    "--certificate",
+    "certificate_path",
+    default=None,
+    help="PEM (key + certificate) or PFX file: sign a client assertion instead of sending a secret "
+    "(default: $AZURE_CLIENT_CERTIFICATE_PATH when no secret is set).",
+)
+org_url_option = click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")
+authority_option = click.option(
+    "--authority", default=None, help=f"Authority host (default: $AZURE_AUTHORITY_HOST or {ENTRA_AUTHORITY})."
+)

@@ -16,7 +16,17 @@ import httpx
 import jwt
 
 from d365local.cli.context import CliContext, common_options, record, stderr
-from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
+from d365local.cli.settings import (
+    ENTRA_AUTHORITY,
+    authority_option,
+    certificate_option,
+    client_certificate,
+    client_id_option,
+    client_secret_option,
+    client_settings,
+    tenant_option,
+    tls_context,
+)
 from d365local.client.token_protocol import token_endpoint
 from d365local.identity.errors import CATALOGUE
 
@@ -56,21 +66,13 @@ def decode(access_token: str, now: float) -> dict[str, Any]:
 
 
 @click.command("token")
-@click.option("--tenant", default=None, help="Tenant GUID or domain (default: $AZURE_TENANT_ID).")
-@click.option("--client-id", default=None, help="Application (client) ID (default: $AZURE_CLIENT_ID).")
-@click.option("--client-secret", default=None, help="Client secret value (default: $AZURE_CLIENT_SECRET).")
-@click.option(
-    "--certificate",
-    "certificate_path",
-    default=None,
-    help="PEM (key + certificate) or PFX file: send a signed client assertion instead of a secret "
-    "(default: $AZURE_CLIENT_CERTIFICATE_PATH when no secret is set).",
-)
+@tenant_option
+@client_id_option
+@client_secret_option
+@certificate_option
 @click.option("--resource", default=None, help="v1: the org URL (default: $DATAVERSE_URL).")
 @click.option("--scope", default=None, help="v2: <org URL>/.default.")
-@click.option(
-    "--authority", default=None, help=f"Authority host (default: $AZURE_AUTHORITY_HOST or {ENTRA_AUTHORITY})."
-)
+@authority_option
 @click.option("--decode", "show_decoded", is_flag=True, help="Show the token's header, claims and time to expiry.")
 @click.option("--seed-way", is_flag=True, help="Send JSON like the blog's Postman recipe, to see why it fails.")
 @common_options

@@ -52,11 +52,6 @@ class WebApiSettings:
     authority: str
 
 
-def org_url_option(command: F) -> F:
-    """``--url``: the org URL, defaulting to ``$DATAVERSE_URL`` (or credentials.env's)."""
-    return click.option("--url", "org_url", default=None, help="Org URL (default: $DATAVERSE_URL).")(command)
-
-
 def webapi_settings(settings: Mapping[str, str], org_url: str | None = None) -> WebApiSettings:
     """What :func:`client_settings` found, checked: a usage error names every missing setting."""
     wanted = {

@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from d365local.cli.context import CliContext, common_options, record
-from d365local.cli.webapi_session import org_url_option, webapi_session
+from d365local.cli.settings import org_url_option
+from d365local.cli.webapi_session import webapi_session
 
 
 @click.command("whoami")
