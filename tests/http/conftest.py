@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from starlette.testclient import TestClient
 
 from d365local.app import AppOptions, create_app
+from d365local.client import ClientCertificate
 from d365local.clock import FrozenClock
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.model import Application, Organization, Tenant
@@ -36,20 +36,10 @@ class CertificateCredential:
 
 
 def make_certificate(common_name: str = "d365local test client", days: int = 30) -> CertificateCredential:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .sign(key, hashes.SHA256())
+    made = ClientCertificate.self_signed(
+        common_name, valid_from=dt.datetime.now(dt.UTC) - dt.timedelta(days=1), days=days + 1
     )
-    return CertificateCredential(key, certificate)
+    return CertificateCredential(made.private_key, made.certificate)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ Certificates as Entra documents them: RS256 with ``x5t`` (SHA-1 thumbprint) or P
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 
 from d365local.client.errors import ClientError
 
@@ -72,6 +74,27 @@ class ClientCertificate:
     def _checked(cls, key: object, certificate: x509.Certificate | None, sha256: bool) -> ClientCertificate:
         if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
             raise ClientError("the certificate credential needs an RSA private key and its certificate")
+        return cls(key, certificate, sha256)
+
+    @classmethod
+    def self_signed(
+        cls, common_name: str, *, valid_from: dt.datetime | None = None, days: int = 30, sha256: bool = False
+    ) -> ClientCertificate:
+        """A new RSA-2048 key and a self-signed certificate for it (valid from ``valid_from``, default five
+        minutes ago, for ``days``): register its public part on the app, then sign assertions with it."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        start = valid_from or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .sign(key, hashes.SHA256())
+        )
         return cls(key, certificate, sha256)
 
     @property

@@ -3,17 +3,13 @@ application user — and the levers a test pulls to see how the code under test 
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from d365local.admins import Admins
 from d365local.client import ClientCertificate, ClientSecret, TokenProvider, WebApiClient
@@ -141,22 +137,10 @@ class Sandbox:
     def add_certificate(self, *, sha256: bool = False, days: int = 30) -> ClientCertificate:
         """A fresh self-signed certificate, registered on the app: authenticate with the returned credential
         (``token_provider(credential=…)``), or hand its ``private_key``/``certificate``/``thumbprint`` to msal."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"d365local sandbox {self.client_id}")])
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .sign(key, hashes.SHA256())
-        )
-        pem = certificate.public_bytes(serialization.Encoding.PEM)
+        credential = ClientCertificate.self_signed(f"d365local sandbox {self.client_id}", days=days, sha256=sha256)
+        pem = credential.certificate.public_bytes(serialization.Encoding.PEM)
         self.admins.directory.add_certificate(self.tenant_id, self.client_id, pem)
-        return ClientCertificate(key, certificate, sha256)
+        return credential
 
     def remove_secret(self, key_id: str | None = None) -> None:
         """Remove a secret (default: the sandbox's own): token requests with it fail with AADSTS7000215."""

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
+from d365local.client import ClientCertificate
 from d365local.identity.client_auth import AssertionPolicy, authenticate_assertion, authenticate_secret
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import Application, Certificate, ClientSecret
@@ -126,19 +125,8 @@ class Signer:
 
 
 def _make_signer(name: str) -> Signer:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    start = dt.datetime.fromtimestamp(NOW - DAY, dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    made = ClientCertificate.self_signed(name, valid_from=dt.datetime.fromtimestamp(NOW - DAY, dt.UTC), days=30)
+    key, cert = made.private_key, made.certificate
     der = cert.public_bytes(serialization.Encoding.DER)
     certificate = Certificate(
         key_id=f"{name}-key",
