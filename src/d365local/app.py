@@ -76,7 +76,10 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     trusted_authority = authority if options.authority is None else _fixed(options.authority.rstrip("/"))
     callers = CallerResolver(security, KeySet(source, clock), clock, lambda: (trusted_authority(),))
     records = Records(
-        SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump), BUILTIN_CATALOG, clock
+        SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump),
+        BUILTIN_CATALOG,
+        clock,
+        security=security,
     )
     # One host counts in memory; several processes on PostgreSQL share their counts in batches.
     shared = (

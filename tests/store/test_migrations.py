@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from d365local.store import records_schema  # noqa: F401 - the Dataverse record tables belong to the schema
-from d365local.store.engine import create_database_engine, migrate
+from d365local.store.engine import alembic_config, create_database_engine, exclusive, migrate
 from d365local.store.schema import metadata
 
 
@@ -30,5 +33,73 @@ def test_migrate_is_idempotent(database_url: str) -> None:
         migrate(engine)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT generation FROM change_counter").scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_records_keyed_by_org_keep_their_rows_links_and_privileges(database_url: str) -> None:
+    """0006 re-keys every record table by (orgid, id): a database written at 0005 keeps its rows, role links and
+    privileges (renamed to Dataverse's prvReadUser), and an id taken in one org is then free in another."""
+    engine = create_database_engine(database_url)
+    tenant, org_a, org_b = (str(uuid.uuid4()) for _ in range(3))
+    unit, role, user, account = (str(uuid.uuid4()) for _ in range(4))
+    try:
+        with exclusive(engine), engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO tenants (id, display_name, created_at) VALUES (:id, 'T', 0)"), {"id": tenant}
+            )
+            for org, name in ((org_a, "a"), (org_b, "b")):
+                conn.execute(
+                    text(
+                        "INSERT INTO organizations (id, tenant_id, unique_name, is_default, created_at) "
+                        "VALUES (:id, :tenant, :name, false, 0)"
+                    ),
+                    {"id": org, "tenant": tenant, "name": name},
+                )
+            conn.execute(
+                text("INSERT INTO dv_businessunit (businessunitid, orgid) VALUES (:u, :o)"), {"u": unit, "o": org_a}
+            )
+            conn.execute(
+                text("INSERT INTO dv_role (roleid, orgid, name) VALUES (:r, :o, 'R')"), {"r": role, "o": org_a}
+            )
+            conn.execute(
+                text("INSERT INTO dv_systemuser (systemuserid, orgid, fullname) VALUES (:u, :o, 'U')"),
+                {"u": user, "o": org_a},
+            )
+            conn.execute(
+                text("INSERT INTO dv_systemuserroles (systemuserid, roleid) VALUES (:u, :r)"), {"u": user, "r": role}
+            )
+            for name, depth in (("prvReadSystemuser", 2), ("prvReadSystemUser", 8), ("prvReadAccount", 1)):
+                conn.execute(
+                    text("INSERT INTO dv_roleprivileges (roleid, privilege, depth) VALUES (:r, :p, :d)"),
+                    {"r": role, "p": name, "d": depth},
+                )
+            conn.execute(
+                text("INSERT INTO dv_account (accountid, orgid, name) VALUES (:a, :o, 'kept')"),
+                {"a": account, "o": org_a},
+            )
+        migrate(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name FROM dv_account WHERE accountid = :a"), {"a": account}).all() == [
+                ("kept",)
+            ]
+            links = conn.execute(text("SELECT orgid, systemuserid, roleid FROM dv_systemuserroles")).all()
+            assert [tuple(r) for r in links] == [(org_a, user, role)]
+            privileges = conn.execute(
+                text("SELECT orgid, privilege, depth FROM dv_roleprivileges ORDER BY privilege")
+            ).all()
+            assert [tuple(p) for p in privileges] == [(org_a, "prvReadAccount", 1), (org_a, "prvReadUser", 8)]
+            # The same id in another organization is a different record.
+            conn.execute(
+                text("INSERT INTO dv_account (accountid, orgid, name) VALUES (:a, :o, 'other')"),
+                {"a": account, "o": org_b},
+            )
+            # Deleting a user still removes its role links.
+            conn.execute(text("DELETE FROM dv_systemuser WHERE systemuserid = :u"), {"u": user})
+            assert conn.execute(text("SELECT count(*) FROM dv_systemuserroles")).scalar_one() == 0
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         engine.dispose()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from d365local.clock import Clock
 from d365local.dataverse.builtin_roles import builtin_roles
 from d365local.dataverse.metadata import Catalog
-from d365local.dataverse.model import ApplicationUser, Depth, Organization, Role, RolePrivilege
+from d365local.dataverse.model import Access, ApplicationUser, Depth, Organization, Role, RolePrivilege, privilege_name
 from d365local.dataverse.storage import SecurityStore
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -128,13 +128,13 @@ class DataverseAdmin:
     def assign_role(self, org_key: str, application_id: str, role_name: str) -> ApplicationUser:
         user = self.application_user(org_key, application_id)
         role = self._role(self.organization(user.org_id), role_name)
-        self._store.assign_role(user.id, role.id)
+        self._store.assign_role(user.org_id, user.id, role.id)
         return self.application_user(user.org_id, application_id)
 
     def remove_role(self, org_key: str, application_id: str, role_name: str) -> ApplicationUser:
         user = self.application_user(org_key, application_id)
         role = self._role(self.organization(user.org_id), role_name)
-        if not self._store.remove_role(user.id, role.id):
+        if not self._store.remove_role(user.org_id, user.id, role.id):
             raise DataverseAdminError(f"the application user does not have the role {role.name!r}")
         return self.application_user(user.org_id, application_id)
 
@@ -150,16 +150,19 @@ class DataverseAdmin:
         name, _, depth = text.partition(":")
         if not _PRIVILEGE.match(name.strip()):
             raise DataverseAdminError(f"a privilege looks like prvReadAccount or prvReadAccount:Basic, got {text!r}")
-        known = {
-            f"prv{access}{table.schema_name}".lower()
-            for table in self._catalog.entities
-            for access in ("Create", "Read", "Write", "Delete", "Append", "AppendTo", "Assign", "Share")
-        }
-        if name.strip().lower() not in known:
+        # Dataverse's names (prvReadUser), and the table's schema name in their place (prvReadSystemUser) too.
+        known: dict[str, str] = {}
+        for table in self._catalog.entities:
+            for access in Access:
+                official = privilege_name(access, table.privilege_stem)
+                known[official.lower()] = official
+                known[privilege_name(access, table.schema_name).lower()] = official
+        wanted = known.get(name.strip().lower())
+        if wanted is None:
             raise DataverseAdminError(
-                f"unknown privilege {name!r}: prv<Create|Read|Write|…><Table>, e.g. prvReadAccount"
+                f"unknown privilege {name!r}: prv<Create|Read|Write|…><Table>, e.g. prvReadAccount or prvWriteUser"
             )
         try:
-            return RolePrivilege(name.strip(), Depth.parse(depth) if depth else Depth.GLOBAL)
+            return RolePrivilege(wanted, Depth.parse(depth) if depth else Depth.GLOBAL)
         except ValueError as exc:
             raise DataverseAdminError(str(exc)) from exc

@@ -12,14 +12,14 @@ DIRECTORY_TABLES = ("systemuser", "businessunit", "team", "role")
 def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
     """System Administrator: everything, Global. Basic User: its own business records, and reading the directory."""
     administrator = tuple(
-        RolePrivilege(privilege_name(access, table.schema_name), Depth.GLOBAL)
+        RolePrivilege(privilege_name(access, table.privilege_stem), Depth.GLOBAL)
         for table in catalog.entities
         for access in Access
     )
     basic: list[RolePrivilege] = []
     for table in catalog.entities:
         if table.logical_name in BUSINESS_TABLES:
-            basic += [RolePrivilege(privilege_name(access, table.schema_name), Depth.BASIC) for access in Access]
+            basic += [RolePrivilege(privilege_name(access, table.privilege_stem), Depth.BASIC) for access in Access]
         elif table.logical_name in DIRECTORY_TABLES:
-            basic.append(RolePrivilege(privilege_name(Access.READ, table.schema_name), Depth.LOCAL))
+            basic.append(RolePrivilege(privilege_name(Access.READ, table.privilege_stem), Depth.LOCAL))
     return {SYSTEM_ADMINISTRATOR: administrator, BASIC_USER: tuple(basic)}

@@ -215,6 +215,7 @@ SYSTEMUSER = EntityDefinition(
         *_system(owned=False),
     ),
     ownership="BusinessOwned",
+    privilege_table="User",
 )  # fmt: skip
 
 BUSINESSUNIT = EntityDefinition(
@@ -226,6 +227,7 @@ BUSINESSUNIT = EntityDefinition(
         *_system(owned=False),
     ),
     ownership="BusinessOwned",
+    privilege_table="BusinessUnit",
 )  # fmt: skip
 
 ROLE = EntityDefinition(

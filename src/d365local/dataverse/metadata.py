@@ -150,6 +150,9 @@ class EntityDefinition:
     ownership: str = "UserOwned"
     is_activity: bool = False
     alternate_keys: tuple[tuple[str, ...], ...] = ()
+    privilege_table: str = ""
+    """The table's part of its privilege names when it is not the schema name: ``User`` for ``systemuser``
+    (``prvReadUser``), ``BusinessUnit`` for ``businessunit``."""
     _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +161,10 @@ class EntityDefinition:
     @property
     def schema_name(self) -> str:
         return self.logical_name[:1].upper() + self.logical_name[1:]
+
+    @property
+    def privilege_stem(self) -> str:
+        return self.privilege_table or self.schema_name
 
     @property
     def metadata_id(self) -> uuid.UUID:

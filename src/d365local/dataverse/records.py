@@ -18,12 +18,13 @@ from d365local.dataverse import errors
 from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog, EntityDefinition
-from d365local.dataverse.model import Access
+from d365local.dataverse.model import Access, privilege_id, privilege_name
 from d365local.dataverse.odata import filter_ast as ast
 from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.storage import RecordQuery, RecordStore, Row
+from d365local.dataverse.security import Permissions
+from d365local.dataverse.storage import RecordQuery, RecordStore, Row, SecurityStore
 
 _NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
 """Tables whose primary name Dataverse composes from other columns."""
@@ -49,11 +50,14 @@ class Records:
         catalog: Catalog,
         clock: Clock,
         *,
+        security: SecurityStore | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        self._security = security
+        """Who may own what: a new owner must be able to read the record (None: owners are not checked)."""
         self._new_id = new_id
 
     # -- keys ---------------------------------------------------------------------------------------------------
@@ -81,12 +85,11 @@ class Records:
 
     # -- read -----------------------------------------------------------------------------------------------------
     def retrieve(self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment) -> Row:
-        grant = caller.permissions.grant(Access.READ, entity)
+        caller.permissions.grant(Access.READ, entity)
         row = self.locate(caller, entity, key)
         if row is None:
             raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
-        if not grant.allows(row.get("ownerid"), row.get("owningbusinessunit")):
-            raise caller.permissions.denied(Access.READ, entity)
+        caller.permissions.grant_on(Access.READ, entity, row)
         return row
 
     def query(
@@ -196,6 +199,9 @@ class Records:
         values.update(key_values or {})
         identifier = record_id or values.pop(entity.primary_id, None) or self._new_id()
         values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        if values.get("ownerid") is not None and str(values["ownerid"]).lower() != caller.user_id.lower():
+            caller.permissions.grant(Access.ASSIGN, entity)  # creating a record for another owner assigns it
+            self._check_new_owner(caller, entity, values)
         now = self._now()
         user = caller.permissions.user
         values[entity.primary_id] = identifier
@@ -230,14 +236,17 @@ class Records:
             key_values = {name: value for name, value in key.named} if key.guid is None else None
             row = self.create(caller, entity, body, record_id=record_id, key_values=key_values, content_ids=content_ids)
             return Saved(row, created=True)
-        grant = caller.permissions.grant(Access.WRITE, entity)
-        if not grant.allows(existing.get("ownerid"), existing.get("owningbusinessunit")):
-            raise caller.permissions.denied(Access.WRITE, entity)
+        caller.permissions.grant_on(Access.WRITE, entity, existing)
         if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
             raise DataverseError(errors.VERSION_MISMATCH)
         values = dict(body.values)
         values.pop(entity.primary_id, None)
+        if body.bindings:
+            caller.permissions.grant_on(Access.APPEND, entity, existing)
         values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        if "ownerid" in values and str(values["ownerid"] or "").lower() != str(existing.get("ownerid") or "").lower():
+            caller.permissions.grant_on(Access.ASSIGN, entity, existing)  # a new owner is an Assign, as in Dataverse
+            self._check_new_owner(caller, entity, values)
         values.update(self._system_columns(entity, self._now(), caller.user_id, creating=False))
         if entity.attribute("versionnumber") is not None:
             values["versionnumber"] = int(existing.get("versionnumber") or 0) + 1
@@ -251,12 +260,11 @@ class Records:
     def delete(
         self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment, *, if_match: str | None = None
     ) -> None:
-        grant = caller.permissions.grant(Access.DELETE, entity)
+        caller.permissions.grant(Access.DELETE, entity)
         existing = self.locate(caller, entity, key)
         if existing is None:
             raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
-        if not grant.allows(existing.get("ownerid"), existing.get("owningbusinessunit")):
-            raise caller.permissions.denied(Access.DELETE, entity)
+        caller.permissions.grant_on(Access.DELETE, entity, existing)
         if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
             raise DataverseError(errors.VERSION_MISMATCH)
         self._store.delete(entity, caller.organization.id, str(existing[entity.primary_id]))
@@ -297,7 +305,9 @@ class Records:
                 raise DataverseError(
                     errors.INVALID_ARGUMENT, detail=f"The lookup '{lookup.logical_name}' cannot point at {target_name}."
                 )
-            caller.permissions.grant(Access.APPEND_TO, target)
+            is_owner = lookup.logical_name == "ownerid"  # an owner is assigned (checked by the caller), not appended
+            if not is_owner:
+                caller.permissions.grant(Access.APPEND_TO, target)
             if binding.key:
                 found = self.locate(caller, target, Segment(target.entity_set_name, named=binding.key))
             else:
@@ -305,10 +315,37 @@ class Records:
             if found is None:
                 shown = target_id or ",".join(f"{k}={v}" for k, v in binding.key)
                 raise DataverseError(errors.RECORD_NOT_FOUND, entity=target.logical_name, id=shown)
+            if not is_owner:
+                # AppendTo is checked on the record itself: a lookup may point only at rows its depth reaches.
+                caller.permissions.grant_on(Access.APPEND_TO, target, found)
             values[lookup.logical_name] = found[target.primary_id]
             if len(lookup.targets) > 1:
                 values[lookup.type_column] = target.logical_name
         return values
+
+    def _check_new_owner(self, caller: AuthorizedCaller, entity: EntityDefinition, values: Mapping[str, Any]) -> None:
+        """A record may be given only to an owner who can read it, as Dataverse checks on Assign. Teams hold no
+        security roles in d365local, so none can own a record."""
+        if self._security is None:
+            return
+        owner_id = str(values["ownerid"])
+        read = privilege_name(Access.READ, entity.privilege_stem)
+        if values.get("ownerid_type") == "team":
+            raise DataverseError(
+                errors.PRIVILEGE_DENIED,
+                user_id=owner_id,
+                role_count=0,
+                privilege_count=0,
+                privilege=read,
+                privilege_id=privilege_id(read),
+                otc=entity.object_type_code,
+                entity=entity.logical_name,
+            )
+        owner = self._security.user(caller.organization.id, owner_id)
+        if owner is None:
+            raise DataverseError(errors.RECORD_NOT_FOUND, entity="systemuser", id=owner_id)
+        roles = [r for r in self._security.roles(caller.organization.id) if r.id in owner.role_ids]
+        Permissions.of(owner, roles).grant(Access.READ, entity)
 
     def _system_columns(
         self, entity: EntityDefinition, now: dt.datetime, user_id: str, *, creating: bool

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 from d365local.dataverse import errors
 from d365local.dataverse.callers import AuthorizedCaller
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog
-from d365local.dataverse.model import Access, ApplicationUser, Role
+from d365local.dataverse.metadata import Catalog, EntityDefinition
+from d365local.dataverse.model import Access, ApplicationUser, Role, privilege_name
 from d365local.dataverse.odata.resource_path import Segment
 from d365local.dataverse.storage import SecurityStore
 from d365local.dataverse.web_request import WebRequest, WebResponse, json_response
@@ -24,55 +24,83 @@ _ROLE_REFERENCE = re.compile(r"roles\(([0-9a-fA-F-]{36})\)\s*$")
 
 
 class RoleAssociation:
+    """Who may change whose roles, as Dataverse decides: Read and Append on the user (at a depth that reaches it),
+    Read and Assign on the role, and — to add a role — every privilege in it held at least as deep by the caller."""
+
     def __init__(self, store: SecurityStore, catalog: Catalog) -> None:
         self._store = store
         self._catalog = catalog
 
     def handle(self, request: WebRequest, caller: AuthorizedCaller, segments: tuple[Segment, ...]) -> WebResponse:
-        systemuser = self._catalog.by_logical_name("systemuser")
-        role_table = self._catalog.by_logical_name("role")
-        assert systemuser is not None
-        assert role_table is not None
+        systemuser = self._table("systemuser")
+        role_table = self._table("role")
+        permissions = caller.permissions
         user = self._user(caller, segments[0])
+        user_row = {systemuser.primary_id: user.id, "businessunitid": user.business_unit_id}
+        permissions.grant_on(Access.READ, systemuser, user_row)
         roles = {r.id: r for r in self._store.roles(caller.organization.id)}
         is_ref = segments[-1].name == "$ref"
         if request.method == "GET" and not is_ref and len(segments) == 2:
-            caller.permissions.grant(Access.READ, role_table)
-            value = [_role_document(roles[r]) for r in user.role_ids if r in roles]
+            grant = permissions.grant(Access.READ, role_table)
+            value = [
+                _role_document(roles[r])
+                for r in user.role_ids
+                if r in roles and grant.allows_row(role_table, _role_row(roles[r]))
+            ]
             return json_response({"@odata.context": f"{request.base_url}/$metadata#roles", "value": value})
-        if not is_ref:
+        if not is_ref or request.method not in ("POST", "DELETE") or (request.method == "POST" and len(segments) != 3):
             raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=NAVIGATION)
-        # Dataverse asks for write access to the user and read access to the role to change a user's roles.
-        caller.permissions.grant(Access.WRITE, systemuser)
-        caller.permissions.grant(Access.READ, role_table)
-        if request.method == "POST" and len(segments) == 3:
+        permissions.grant_on(Access.APPEND, systemuser, user_row)
+        if request.method == "POST":
             role = self._role(roles, _referenced_role(request))
-            self._store.assign_role(user.id, role.id)
+        else:
+            role = self._role(roles, self._removed_role_id(request, segments))
+        permissions.grant_on(Access.READ, role_table, _role_row(role))
+        permissions.grant_on(Access.ASSIGN, role_table, _role_row(role))
+        if request.method == "POST":
+            beyond = permissions.beyond_own(role)
+            if beyond is not None:
+                raise permissions.denied_privilege(beyond, self._table_of(beyond, role_table))
+            self._store.assign_role(caller.organization.id, user.id, role.id)
             return WebResponse(204)
-        if request.method == "DELETE":
-            role_id = str(segments[1].guid) if segments[1].guid else None
-            if role_id is None:
-                target = dict(parse_qsl(request.query)).get("$id", "")
-                match = _ROLE_REFERENCE.search(target)
-                role_id = match.group(1) if match else None
-            role = self._role(roles, role_id)
-            if not self._store.remove_role(user.id, role.id):
-                raise DataverseError(errors.INVALID_ARGUMENT, detail=f"The user does not have the role {role.id}.")
-            return WebResponse(204)
-        raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=NAVIGATION)
+        if not self._store.remove_role(caller.organization.id, user.id, role.id):
+            raise DataverseError(errors.INVALID_ARGUMENT, detail=f"The user does not have the role {role.id}.")
+        return WebResponse(204)
+
+    def _table(self, name: str) -> EntityDefinition:
+        table = self._catalog.by_logical_name(name)
+        assert table is not None
+        return table
+
+    def _table_of(self, privilege: str, default: EntityDefinition) -> EntityDefinition:
+        """The table a privilege belongs to (its OTC and name go into PrivilegeDenied)."""
+        for table in self._catalog.entities:
+            if any(privilege_name(a, table.privilege_stem).lower() == privilege.lower() for a in Access):
+                return table
+        return default
 
     def _user(self, caller: AuthorizedCaller, segment: Segment) -> ApplicationUser:
-        users = self._store.application_users(caller.organization.id)
-        user = next((u for u in users if segment.guid is not None and u.id == str(segment.guid)), None)
+        user = self._store.user(caller.organization.id, str(segment.guid)) if segment.guid is not None else None
         if user is None:
             raise DataverseError(errors.RECORD_NOT_FOUND, entity="systemuser", id=str(segment.guid or "?"))
         return user
 
+    def _removed_role_id(self, request: WebRequest, segments: tuple[Segment, ...]) -> str | None:
+        if segments[1].guid:
+            return str(segments[1].guid)
+        target = dict(parse_qsl(request.query)).get("$id", "")
+        match = _ROLE_REFERENCE.search(target)
+        return match.group(1).lower() if match else None
+
     def _role(self, roles: dict[str, Role], role_id: str | None) -> Role:
-        role = roles.get(role_id or "")
+        role = roles.get((role_id or "").lower())
         if role is None:
             raise DataverseError(errors.RECORD_NOT_FOUND, entity="role", id=role_id or "?")
         return role
+
+
+def _role_row(role: Role) -> dict[str, str]:
+    return {"roleid": role.id, "businessunitid": role.business_unit_id}
 
 
 def _referenced_role(request: WebRequest) -> str | None:
@@ -86,7 +114,7 @@ def _referenced_role(request: WebRequest) -> str | None:
         raise DataverseError(
             errors.INVALID_ARGUMENT, detail='Send {"@odata.id": "<org>/api/data/v9.2/roles(<roleid>)"}.'
         )
-    return match.group(1)
+    return match.group(1).lower()
 
 
 def _role_document(role: Role) -> dict[str, object]:

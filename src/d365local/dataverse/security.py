@@ -6,13 +6,42 @@ user's business unit; Deep = that unit and its children; Global = every record (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import EntityDefinition
 from d365local.dataverse.model import Access, ApplicationUser, Depth, Role, privilege_id, privilege_name
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Which columns of a table decide who a row belongs to, for depth checks."""
+
+    owner: str | None
+    """The column naming the owning user (``ownerid``; ``systemuserid`` for a user's own record)."""
+    business_unit: str | None
+    """The column naming the row's business unit; None with no owner either: the table is organization-owned."""
+
+    @classmethod
+    def of(cls, table: EntityDefinition) -> Ownership:
+        if table.attribute("ownerid") is not None:
+            return cls("ownerid", "owningbusinessunit")
+        if table.logical_name == "systemuser":
+            return cls(table.primary_id, "businessunitid")  # Basic depth on users reaches the user's own record
+        if table.logical_name == "businessunit":
+            return cls(None, table.primary_id)
+        if table.attribute("businessunitid") is not None:
+            return cls(None, "businessunitid")
+        return cls(None, None)
+
+    def of_row(self, row: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """(owning user, owning business unit) of a row."""
+        owner = row.get(self.owner) if self.owner else None
+        unit = row.get(self.business_unit) if self.business_unit else None
+        return (str(owner) if owner is not None else None), (str(unit) if unit is not None else None)
 
 
 @dataclass(frozen=True)
@@ -30,6 +59,13 @@ class Grant:
         if self.depth is Depth.BASIC:
             return owner_id == self.user_id
         return owning_business_unit in self.business_unit_ids or owner_id == self.user_id
+
+    def allows_row(self, table: EntityDefinition, row: Mapping[str, Any]) -> bool:
+        """Whether this grant reaches ``row`` of ``table`` (organization-owned tables: every row)."""
+        ownership = Ownership.of(table)
+        if ownership.owner is None and ownership.business_unit is None:
+            return True
+        return self.allows(*ownership.of_row(row))
 
 
 @dataclass(frozen=True)
@@ -57,14 +93,29 @@ class Permissions:
     def grant(self, access: Access, table: EntityDefinition) -> Grant:
         """The grant for ``access`` on ``table``, or PrivilegeDenied naming the missing privilege."""
         self.require_roles()
-        depth = self.depths.get(privilege_name(access, table.schema_name).lower())
+        depth = self.depths.get(privilege_name(access, table.privilege_stem).lower())
         if depth is None:
             raise self.denied(access, table)
         return Grant(depth, self.user.id, frozenset({self.user.business_unit_id}))
 
-    def denied(self, access: Access, table: EntityDefinition) -> DataverseError:
-        """PrivilegeDenied (0x80040220) naming the privilege, as Dataverse words it."""
-        name = privilege_name(access, table.schema_name)
+    def grant_on(self, access: Access, table: EntityDefinition, row: Mapping[str, Any]) -> Grant:
+        """The grant for ``access`` on one record: PrivilegeDenied unless the privilege's depth reaches it."""
+        grant = self.grant(access, table)
+        if not grant.allows_row(table, row):
+            raise self.denied(access, table)
+        return grant
+
+    def beyond_own(self, role: Role) -> str | None:
+        """The first privilege of ``role`` this user does not hold at the role's depth or deeper, if any: Dataverse
+        lets a user hand out only what it has itself."""
+        for privilege in role.privileges:
+            held = self.depths.get(privilege.name.lower())
+            if held is None or held < privilege.depth:
+                return privilege.name
+        return None
+
+    def denied_privilege(self, name: str, table: EntityDefinition) -> DataverseError:
+        """PrivilegeDenied naming ``name`` (a privilege that need not be ``table``'s own)."""
         return DataverseError(
             errors.PRIVILEGE_DENIED,
             user_id=self.user.id,
@@ -75,3 +126,7 @@ class Permissions:
             otc=table.object_type_code,
             entity=table.logical_name,
         )
+
+    def denied(self, access: Access, table: EntityDefinition) -> DataverseError:
+        """PrivilegeDenied (0x80040220) naming the privilege, as Dataverse words it."""
+        return self.denied_privilege(privilege_name(access, table.privilege_stem), table)

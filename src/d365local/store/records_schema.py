@@ -16,9 +16,11 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -63,13 +65,14 @@ def _sql_type(attribute: AttributeDefinition) -> TypeEngine[Any]:
 def build_record_table(entity: EntityDefinition) -> Table:
     name = record_table_name(entity)
     columns: list[Column[object]] = [
-        Column(entity.primary_id, GUID, primary_key=True),
+        Column(entity.primary_id, GUID, nullable=False),
         Column("orgid", GUID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
     ]
-    indexes: list[Index | UniqueConstraint] = [
+    indexes: list[Index | UniqueConstraint | PrimaryKeyConstraint] = [
+        # A record id is unique within its organization only, as each Dataverse org is its own database; the key
+        # also gives the default order (and every page's tie-breaker): the primary id within an org.
+        PrimaryKeyConstraint("orgid", entity.primary_id),
         Index(f"ix_{name}_orgid_createdon", "orgid", "createdon"),
-        # The default order (and every page's tie-breaker) is the primary id within an org.
-        Index(f"ix_{name}_orgid_{entity.primary_id}", "orgid", entity.primary_id),
     ]
     for attribute in entity.attributes:
         if attribute.is_primary_id:
@@ -106,17 +109,24 @@ dataverse_organizations = Table(
 role_privileges = Table(
     "dv_roleprivileges",
     metadata,
-    Column("roleid", GUID, ForeignKey("dv_role.roleid", ondelete="CASCADE"), primary_key=True),
+    Column("orgid", GUID, primary_key=True),
+    Column("roleid", GUID, primary_key=True),
     Column("privilege", String(128), primary_key=True),
     Column("depth", Integer, nullable=False),
+    ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
 )
 
 user_roles = Table(
     "dv_systemuserroles",
     metadata,
-    Column("systemuserid", GUID, ForeignKey("dv_systemuser.systemuserid", ondelete="CASCADE"), primary_key=True),
-    Column("roleid", GUID, ForeignKey("dv_role.roleid", ondelete="CASCADE"), primary_key=True),
-    Index("ix_dv_systemuserroles_roleid", "roleid"),
+    Column("orgid", GUID, primary_key=True),
+    Column("systemuserid", GUID, primary_key=True),
+    Column("roleid", GUID, primary_key=True),
+    ForeignKeyConstraint(
+        ["orgid", "systemuserid"], ["dv_systemuser.orgid", "dv_systemuser.systemuserid"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
+    Index("ix_dv_systemuserroles_orgid_roleid", "orgid", "roleid"),
 )
 
 throttle_usage = Table(

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, false, func, insert, select, update
 from sqlalchemy.exc import DataError as DBAPIDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,6 +20,7 @@ from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.metadata import Catalog, EntityDefinition
 from d365local.dataverse.model import Depth
+from d365local.dataverse.security import Grant, Ownership
 from d365local.dataverse.storage import RecordQuery, Row
 from d365local.store.odata_sql import FilterContext, compile_filter, resolve_column
 
@@ -199,12 +200,19 @@ class SqlRecordStore:
             )
             conditions.append(compile_filter(query.filter, entity, context))
         grant = query.grant
-        if grant is not None and grant.depth is not Depth.GLOBAL and "ownerid" in table.c:
-            if grant.depth is Depth.BASIC:
-                conditions.append(table.c.ownerid == grant.user_id)
-            else:
-                conditions.append(
-                    (table.c.owningbusinessunit.in_(sorted(grant.business_unit_ids)))
-                    | (table.c.ownerid == grant.user_id)
-                )
+        if grant is not None and grant.depth is not Depth.GLOBAL:
+            reach = _reach(table, grant, Ownership.of(entity))
+            if reach is not None:
+                conditions.append(reach)
         return conditions
+
+
+def _reach(table: Table, grant: Grant, ownership: Ownership) -> Any:
+    """The WHERE clause of the rows a Basic/Local/Deep grant reaches (None: organization-owned, all rows)."""
+    owned = table.c[ownership.owner] == grant.user_id if ownership.owner else None
+    if grant.depth is Depth.BASIC:
+        return owned if owned is not None else (false() if ownership.business_unit else None)
+    if ownership.business_unit is None:
+        return owned
+    in_units = table.c[ownership.business_unit].in_(sorted(grant.business_unit_ids))
+    return in_units if owned is None else in_units | owned

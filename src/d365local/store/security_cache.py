@@ -36,6 +36,9 @@ class CachedSecurityStore:
             ("dv-user", org_id, application_id.lower()), lambda: self._store.application_user(org_id, application_id)
         )
 
+    def user(self, org_id: str, user_id: str) -> ApplicationUser | None:
+        return self._store.user(org_id, user_id)
+
     def add_application_user(self, user: ApplicationUser, now: float) -> None:
         self._store.add_application_user(user, now)
 
@@ -48,11 +51,11 @@ class CachedSecurityStore:
     def add_role(self, role: Role, now: float) -> None:
         self._store.add_role(role, now)
 
-    def set_role_privileges(self, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
-        self._store.set_role_privileges(role_id, privileges)
+    def set_role_privileges(self, org_id: str, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
+        self._store.set_role_privileges(org_id, role_id, privileges)
 
-    def assign_role(self, user_id: str, role_id: str) -> None:
-        self._store.assign_role(user_id, role_id)
+    def assign_role(self, org_id: str, user_id: str, role_id: str) -> None:
+        self._store.assign_role(org_id, user_id, role_id)
 
-    def remove_role(self, user_id: str, role_id: str) -> bool:
-        return self._store.remove_role(user_id, role_id)
+    def remove_role(self, org_id: str, user_id: str, role_id: str) -> bool:
+        return self._store.remove_role(org_id, user_id, role_id)

@@ -95,20 +95,24 @@ class SqlSecurityStore:
         )
         return users[0] if users else None
 
+    def user(self, org_id: str, user_id: str) -> ApplicationUser | None:
+        users = self._users(and_(SYSTEMUSER.c.orgid == org_id, SYSTEMUSER.c.systemuserid == user_id.lower()))
+        return users[0] if users else None
+
     def _users(self, where: Any) -> list[ApplicationUser]:
         with self._engine.connect() as conn:
             rows = list(conn.execute(select(SYSTEMUSER).where(where).order_by(SYSTEMUSER.c.createdon)))
-            links = _roles_by_user(conn, [r.systemuserid for r in rows])
+            links = _roles_by_user(conn, rows)
         return [
             ApplicationUser(
                 id=r.systemuserid,
                 org_id=r.orgid,
-                application_id=r.applicationid,
+                application_id=r.applicationid or "",
                 object_id=r.azureactivedirectoryobjectid,
                 full_name=r.fullname or "",
                 business_unit_id=r.businessunitid,
                 disabled=bool(r.isdisabled),
-                role_ids=tuple(links.get(r.systemuserid, ())),
+                role_ids=tuple(links.get((r.orgid, r.systemuserid), ())),
             )
             for r in rows
         ]
@@ -134,7 +138,7 @@ class SqlSecurityStore:
                 )
             )
             for role_id in user.role_ids:
-                conn.execute(insert(user_roles).values(systemuserid=user.id, roleid=role_id))
+                conn.execute(insert(user_roles).values(orgid=user.org_id, systemuserid=user.id, roleid=role_id))
 
     def set_user_disabled(self, org_id: str, user_id: str, disabled: bool) -> None:
         with self._directory.write() as conn:
@@ -153,7 +157,7 @@ class SqlSecurityStore:
             if ids:
                 for p in conn.execute(
                     select(role_privileges)
-                    .where(role_privileges.c.roleid.in_(ids))
+                    .where(role_privileges.c.orgid == org_id, role_privileges.c.roleid.in_(ids))
                     .order_by(role_privileges.c.privilege)
                 ):
                     privileges.setdefault(p.roleid, []).append(RolePrivilege(p.privilege, Depth(p.depth)))
@@ -172,41 +176,41 @@ class SqlSecurityStore:
                     versionnumber=1,
                 )
             )
-            _insert_privileges(conn, role.id, role.privileges)
+            _insert_privileges(conn, role.org_id, role.id, role.privileges)
 
-    def set_role_privileges(self, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
+    def set_role_privileges(self, org_id: str, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
         with self._directory.write() as conn:
-            conn.execute(delete(role_privileges).where(role_privileges.c.roleid == role_id))
-            _insert_privileges(conn, role_id, privileges)
-
-    def assign_role(self, user_id: str, role_id: str) -> None:
-        with self._directory.write() as conn:
-            exists = conn.execute(
-                select(user_roles.c.roleid).where(user_roles.c.systemuserid == user_id, user_roles.c.roleid == role_id)
-            ).first()
-            if exists is None:
-                conn.execute(insert(user_roles).values(systemuserid=user_id, roleid=role_id))
-
-    def remove_role(self, user_id: str, role_id: str) -> bool:
-        with self._directory.write() as conn:
-            result = conn.execute(
-                delete(user_roles).where(user_roles.c.systemuserid == user_id, user_roles.c.roleid == role_id)
+            conn.execute(
+                delete(role_privileges).where(role_privileges.c.orgid == org_id, role_privileges.c.roleid == role_id)
             )
-            return result.rowcount > 0
+            _insert_privileges(conn, org_id, role_id, privileges)
+
+    def assign_role(self, org_id: str, user_id: str, role_id: str) -> None:
+        link = (user_roles.c.orgid == org_id, user_roles.c.systemuserid == user_id, user_roles.c.roleid == role_id)
+        with self._directory.write() as conn:
+            if conn.execute(select(user_roles.c.roleid).where(*link)).first() is None:
+                conn.execute(insert(user_roles).values(orgid=org_id, systemuserid=user_id, roleid=role_id))
+
+    def remove_role(self, org_id: str, user_id: str, role_id: str) -> bool:
+        link = (user_roles.c.orgid == org_id, user_roles.c.systemuserid == user_id, user_roles.c.roleid == role_id)
+        with self._directory.write() as conn:
+            return conn.execute(delete(user_roles).where(*link)).rowcount > 0
 
 
-def _insert_privileges(conn: Connection, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
+def _insert_privileges(conn: Connection, org_id: str, role_id: str, privileges: Sequence[RolePrivilege]) -> None:
     if privileges:
         conn.execute(
             insert(role_privileges),
-            [{"roleid": role_id, "privilege": p.name, "depth": int(p.depth)} for p in privileges],
+            [{"orgid": org_id, "roleid": role_id, "privilege": p.name, "depth": int(p.depth)} for p in privileges],
         )
 
 
-def _roles_by_user(conn: Connection, user_ids: list[str]) -> dict[str, list[str]]:
-    if not user_ids:
-        return {}
-    links: dict[str, list[str]] = {}
-    for row in conn.execute(select(user_roles).where(user_roles.c.systemuserid.in_(user_ids))):
-        links.setdefault(row.systemuserid, []).append(row.roleid)
+def _roles_by_user(conn: Connection, users: Sequence[Any]) -> dict[tuple[str, str], list[str]]:
+    """(org id, user id) → role ids, for these ``systemuser`` rows."""
+    links: dict[tuple[str, str], list[str]] = {}
+    for org_id in {u.orgid for u in users}:
+        ids = [u.systemuserid for u in users if u.orgid == org_id]
+        query = select(user_roles).where(user_roles.c.orgid == org_id, user_roles.c.systemuserid.in_(ids))
+        for row in conn.execute(query):
+            links.setdefault((org_id, row.systemuserid), []).append(row.roleid)
     return links
