@@ -295,7 +295,8 @@ class Target:
 
 
 def trust_for_requests(ca_bundle: str) -> None:
-    """msal's and azure-core's requests sessions read the CA bundle from the environment (reference/entra.md §B3);
+    """msal's and azure-core's requests sessions read the CA bundle from the environment
+    (docs/reference/entra.md, "TLS trust");
     the regional-authority knobs would send msal elsewhere."""
     for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
         os.environ[name] = ca_bundle

@@ -2,7 +2,8 @@
 
 Shared by the token service and the Web API (neither imports the other).
 
-``localhost``, ``127.0.0.1`` and ``[::1]`` with the same port name the same server (DESIGN.md "URLs"); scheme and
+``localhost``, ``127.0.0.1`` and ``[::1]`` with the same port name the same server
+(docs/design.md, "URLs and the public base URL"); scheme and
 host compare case-insensitively and a default port or a trailing slash changes nothing. Anything else — ``http``
 for ``https``, an extra path, another port or host — is a different resource (AADSTS500011), as at Entra.
 """

@@ -1,4 +1,4 @@
-"""OpenID discovery, JWKS and instance discovery (reference/entra.md §A4)."""
+"""OpenID discovery, JWKS and instance discovery (docs/reference/entra.md, "Discovery and signing keys")."""
 
 from __future__ import annotations
 

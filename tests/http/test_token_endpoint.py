@@ -1,4 +1,4 @@
-"""The token endpoint over HTTP: success shapes, claims, and every failure in Entra's shape (reference/entra.md)."""
+"""The token endpoint over HTTP: success shapes, claims, and every failure in Entra's shape (docs/reference/entra.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The Dataverse Web API over in-process HTTP: records, queries, errors, $batch, bulk messages and throttling.
 
-Statuses, headers and error codes as reference/dataverse.md §B.2/§B.4/§A.4 describe them.
+Statuses, headers and error codes as docs/reference/dataverse.md describes them ("Errors", "Records", "Batch requests").
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A :class:`Batch` holds top-level GETs and :class:`ChangeSet` s (writes that Dataverse runs all-or-nothing). Inside
 a change set every operation gets a Content-ID, unique across the batch; ``create`` returns its ``$n`` reference,
 usable as the record of a later update/delete of the same change set and inside bodies
-(``"parentcustomerid_account@odata.bind": "$1"``). The body follows reference/dataverse.md §A.4: quoted
+(``"parentcustomerid_account@odata.bind": "$1"``). The body follows
+docs/reference/dataverse.md, "Batch requests": quoted
 ``batch_<uuid>`` boundary, nested ``changeset_<uuid>`` parts, CRLF lines, absolute inner URLs.
 
 :func:`read_reply` turns the ``batchresponse_…`` reply (quoted or unquoted boundaries, CRLF or LF) into one

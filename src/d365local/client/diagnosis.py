@@ -24,7 +24,8 @@ REGIONS = {
     "crm5": "Asia Pacific", "crm6": "Oceania", "crm7": "Japan", "crm8": "India", "crm9": "North America 2 / GCC",
     "crm11": "United Kingdom", "crm12": "France",
 }  # fmt: skip
-"""The region part of ``<org>.crmN.dynamics.com`` (reference/dataverse.md §B.7)."""
+"""The region part of ``<org>.crmN.dynamics.com``
+(docs/reference/dataverse.md, "Organization URLs in the real cloud")."""
 DATAVERSE_DOMAINS = (".dynamics.com", ".microsoftdynamics.us", ".appsplatform.us", ".dynamics.cn")
 """Host suffixes of Microsoft's Dataverse clouds: there, an org URL never has a path."""
 _DYNAMICS_HOST = re.compile(r"^(?P<org>[a-z0-9-]+)\.(?:api\.)?(?P<region>crm\d*)\.dynamics\.com$")

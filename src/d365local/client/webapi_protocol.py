@@ -89,7 +89,7 @@ def query_request(
     annotations: str | None = None,
 ) -> ApiRequest:
     params = query_options(select=select, filter=filter, orderby=orderby, top=top, expand=expand)
-    # Dataverse ignores $top when odata.maxpagesize is also sent (reference/dataverse.md, paging), and $top is at
+    # Dataverse ignores $top when odata.maxpagesize is also sent (docs/reference/dataverse.md, "Paging"), and $top is at
     # most 5000 (one page) anyway: with a top, ask for no page size so that top is what comes back.
     headers = prefer_headers(None if top is not None else page_size, annotations)
     return ApiRequest("GET", entity_set, params=params, headers=headers)
@@ -117,7 +117,7 @@ def update_multiple_request(entity_set: str, logical_name: str, records: Sequenc
 
 
 def _targets(logical_name: str, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    # Every Target of CreateMultiple/UpdateMultiple must name its type (reference/dataverse.md, bulk messages).
+    # Every Target of CreateMultiple/UpdateMultiple must name its type (docs/reference/dataverse.md, "Bulk messages").
     return [{**record, "@odata.type": f"Microsoft.Dynamics.CRM.{logical_name}"} for record in records]
 
 

@@ -2,7 +2,7 @@
 
 Content-IDs of change-set creates can be referenced later as ``$n`` — as a request URL (``PATCH $1``) or in
 ``@odata.bind`` values. Without ``Prefer: odata.continue-on-error`` the first failure stops the batch and the
-top-level status is 400 (reference/dataverse.md §A.4).
+top-level status is 400 (docs/reference/dataverse.md, "Batch requests").
 """
 
 from __future__ import annotations

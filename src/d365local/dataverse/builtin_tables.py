@@ -1,7 +1,7 @@
 """The built-in tables every organization has, with realistic columns, types, option sets and lookups.
 
 A subset of each real table's columns: the ones integrations use most. Names, types, lengths and option values
-follow the Dataverse table reference (docs: reference/entities/*.md).
+follow Microsoft's Dataverse table/entity reference on learn.microsoft.com.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Dataverse error catalogue: every Web API error d365local answers, defined once (reference/dataverse.md §B.2).
+"""The Dataverse error catalogue: every Web API error d365local answers, defined once
+(docs/reference/dataverse.md, "Errors").
 
 Each entry carries the hex code Dataverse sends in ``{"error":{"code","message"}}``, the HTTP status from
 Dataverse's own code → status map, and the message template. ``http`` renders :class:`DataverseError`.

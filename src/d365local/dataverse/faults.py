@@ -18,7 +18,7 @@ THROTTLE_CODES: dict[str, DataverseCode] = {
     errors.TOO_MUCH_TIME.code: errors.TOO_MUCH_TIME,
     errors.TOO_MANY_CONCURRENT.code: errors.TOO_MANY_CONCURRENT,
 }
-"""The service protection errors a fault can stand for (reference/dataverse.md, service protection limits)."""
+"""The service protection errors a fault can stand for (docs/reference/dataverse.md, "Service protection limits")."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Entity-set requests: query, retrieve, create, update/upsert, delete, single columns, bulk messages.
 
-Status codes and headers as the Web API answers (reference/dataverse.md §B.4): POST → 204 + ``OData-EntityId``
+Status codes and headers as the Web API answers
+(docs/reference/dataverse.md, "Records"): POST → 204 + ``OData-EntityId``
 (201 with the record under ``Prefer: return=representation``); PATCH → 204 (200/201 with representation);
 DELETE → 204; collections page with ``Prefer: odata.maxpagesize`` and an absolute ``@odata.nextLink``.
 """

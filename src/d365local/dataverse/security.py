@@ -1,7 +1,8 @@
 """Pure authorization rules: may this user do <access> on <table> (and on this record), given its roles.
 
 The deepest grant of a privilege across the user's roles wins. Depth: Basic = records the user owns; Local = the
-user's business unit; Deep = that unit and its children; Global = every record (reference/dataverse.md §B.3).
+user's business unit; Deep = that unit and its children; Global = every record
+(docs/reference/dataverse.md, "Application users and roles").
 """
 
 from __future__ import annotations

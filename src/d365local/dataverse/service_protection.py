@@ -1,4 +1,4 @@
-"""Service protection limits per application user (reference/dataverse.md §B.5).
+"""Service protection limits per application user (docs/reference/dataverse.md, "Service protection limits").
 
 Over a sliding window (5 minutes): at most ``requests`` requests and ``execution_ms`` of combined execution time;
 at any moment at most ``concurrent`` requests in flight. Over a limit the request is refused with 429, the limit's

@@ -1,7 +1,8 @@
 """Client authentication at the token endpoint: a client secret, or a certificate-signed client assertion.
 
 Decides only; the token service loads the app's credentials and passes them in. Time is injected.
-Assertion rules follow Entra's certificate-credentials documentation (reference/entra.md §A1): ``alg`` RS256/PS256
+Assertion rules follow Entra's certificate-credentials documentation
+(docs/reference/entra.md, "Certificate assertions"): ``alg`` RS256/PS256
 (RS384/RS512 too), thumbprint in ``x5t`` (SHA-1) or ``x5t#S256`` (SHA-256), padded or not; ``iss`` = ``sub`` =
 client id; ``aud`` = the token endpoint; ``exp``/``nbf`` as NumericDate, floats included.
 """

@@ -1,7 +1,8 @@
 """The AADSTS error catalogue: every error the token service can answer, defined once.
 
 Each entry carries the AADSTS number, the OAuth 2 ``error`` value, the HTTP status and Entra's message text
-(reference/entra.md §A2). Raising :class:`IdentityError` with an entry and its parameters is the only way the
+(docs/reference/entra.md, "AADSTS codes d365local answers").
+Raising :class:`IdentityError` with an entry and its parameters is the only way the
 identity side reports a failure; ``oauth.responses`` renders it in Entra's JSON shape.
 """
 

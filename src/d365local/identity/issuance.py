@@ -1,7 +1,7 @@
 """What goes into an app-only access token: v1-format claims for Dynamics CRM, and the lifetimes.
 
 Dynamics CRM / Dataverse, like other first-party resources, gets **v1** tokens whichever endpoint was called
-(reference/entra.md §A3). Observed app tokens have ``iat = nbf = now − 300``, ``exp = now + 3600`` and
+(docs/reference/entra.md, "Access tokens"). Observed app tokens have ``iat = nbf = now − 300``, ``exp = now + 3600`` and
 ``expires_in = 3599``.
 """
 

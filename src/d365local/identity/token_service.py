@@ -1,6 +1,7 @@
 """The client-credentials token endpoint as a use case: tenant → app → client authentication → resource → token.
 
-Checks run in the order Entra's answers imply (reference/entra.md §A2); the first failure is raised as an
+Checks run in the order Entra's answers imply
+(docs/reference/entra.md, "Order of checks"); the first failure is raised as an
 :class:`IdentityError` and rendered by ``http``.
 """
 

@@ -1,4 +1,5 @@
-"""Answers cached until the change counter moves: the one caching rule of d365local (DESIGN.md, caches).
+"""Answers cached until the change counter moves: the one caching rule of d365local
+(docs/design.md, "Caches and the change signal").
 
 ``sync()`` reads the one-row change counter once per request; when any admin write — from the CLI, another worker
 or another host — has bumped it, every cached answer is dropped. So "the next request sees the change" holds while

@@ -76,7 +76,8 @@ class Server:
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
-    """The caller's environment without pre-set CA bundles or regional-authority knobs (reference/entra.md §B3)."""
+    """The caller's environment without pre-set CA bundles or regional-authority knobs
+    (docs/reference/entra.md, "TLS trust")."""
     env = {
         k: v
         for k, v in os.environ.items()

@@ -28,7 +28,7 @@ STEPS = ["settings", "org URL", "authority", "tenant", "token", "token claims", 
 
 
 def entra_error(error: str, code: int, text: str, status: int = 400) -> httpx.Response:
-    """Entra's error body as recorded (reference/entra.md §A2), Trace ID suffix included."""
+    """Entra's error body as recorded (docs/reference/entra.md, "Error responses"), Trace ID suffix included."""
     trace = "0f7bd2d4-6a0e-4c19-a9b0-4b8b5f0c1a00"
     return httpx.Response(
         status,

@@ -1,6 +1,7 @@
 """``$batch`` on the wire: multipart/mixed requests (with change sets) in, multipart/mixed responses out.
 
-Reads what real clients send (reference/dataverse.md §A.4): quoted or unquoted boundaries, CRLF or LF line ends,
+Reads what real clients send
+(docs/reference/dataverse.md, "Batch requests"): quoted or unquoted boundaries, CRLF or LF line ends,
 inner URLs absolute, relative or ``$n`` and containing literal spaces. Pure: no I/O, no execution.
 """
 

@@ -1,7 +1,7 @@
 """``EntityDefinitions`` JSON: tables, columns (with ``@odata.type``), option sets and relationships.
 
 Shapes follow the Web API's metadata entities (docs: webapi/query-metadata-web-api.md) and what
-``powerplatform-dataverse-client`` reads (reference/dataverse.md §A.2, §B.6).
+``powerplatform-dataverse-client`` reads (docs/reference/dataverse.md, "Metadata").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""OpenID discovery, JWKS and instance-discovery documents (reference/entra.md §A4).
+"""OpenID discovery, JWKS and instance-discovery documents (docs/reference/entra.md, "Discovery and signing keys").
 
 Every URL is absolute on the server's own authority and carries the tenant GUID, even when the document was
 requested by domain name — as Entra does.

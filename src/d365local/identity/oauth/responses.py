@@ -1,4 +1,4 @@
-"""Token endpoint response bodies and headers, in Entra's exact shapes (reference/entra.md §A2, §A3)."""
+"""Token endpoint response bodies and headers, in Entra's exact shapes (docs/reference/entra.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Entra reads token requests only as ``application/x-www-form-urlencoded`` bodies; a JSON body (as some blog posts
 and Postman recipes send) therefore reads as "no parameters" and fails on the first required one, ``grant_type``
-(AADSTS900144) — exactly what Entra answers (reference/entra.md §A1).
+(AADSTS900144) — exactly what Entra answers (docs/reference/entra.md, "Token requests").
 """
 
 from __future__ import annotations
