@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from d365local.data_directory import create_private_parent
+
 FILE_NAME = "credentials.env"
 KEYS = (
     "AZURE_TENANT_ID",
@@ -38,7 +40,7 @@ def read_credentials(path: Path) -> dict[str, str]:
 def write_credentials(path: Path, values: Mapping[str, str]) -> None:
     """Write the known keys in their fixed order; the file is never readable by others, not even briefly."""
     lines = [f"{key}={values[key]}" for key in KEYS if values.get(key)]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_parent(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".credentials.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

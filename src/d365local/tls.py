@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,19 @@ from pathlib import Path
 
 import certifi
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["TlsFiles", "bundle_path", "ca_certificate_der", "ensure_tls_files"]
+__all__ = [
+    "TlsFileError",
+    "TlsFiles",
+    "bundle_path",
+    "ca_certificate_der",
+    "check_certificate_pair",
+    "ensure_tls_files",
+]
 
 _TLS_DIRNAME = "tls"
 _CA_VALIDITY = timedelta(days=3650)
@@ -41,6 +49,12 @@ _DEFAULT_SANS: tuple[x509.GeneralName, ...] = (
 )
 
 _PrivateKey = rsa.RSAPrivateKey
+# Every file is private to its owner, certificates and bundle too: the data directory is (0700, files 0600).
+_PRIVATE = 0o600
+
+
+class TlsFileError(ValueError):
+    """A ``--tls-cert`` / ``--tls-key`` that cannot serve HTTPS; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,38 @@ def ca_certificate_der(files_or_path: TlsFiles | Path) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def check_certificate_pair(cert_path: Path, key_path: Path) -> None:
+    """Check a brought certificate and key before the server starts: PEM, readable, unencrypted, a pair."""
+    try:
+        certificates = x509.load_pem_x509_certificates(cert_path.read_bytes())
+    except OSError as exc:
+        raise TlsFileError(f"cannot read --tls-cert {cert_path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise TlsFileError(
+            f"--tls-cert {cert_path} is not a PEM certificate (a file starting with -----BEGIN CERTIFICATE-----)"
+        ) from exc
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except OSError as exc:
+        raise TlsFileError(f"cannot read --tls-key {key_path}: {exc.strerror}") from exc
+    except TypeError as exc:
+        raise TlsFileError(
+            f"--tls-key {key_path} is encrypted; give serve an unencrypted key (openssl pkey -in KEY -out PLAIN)"
+        ) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise TlsFileError(
+            f"--tls-key {key_path} is not a PEM private key (a file starting with -----BEGIN PRIVATE KEY-----)"
+        ) from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if certificates[0].public_key().public_bytes(der, public) != key.public_key().public_bytes(der, public):
+        raise TlsFileError(f"--tls-key {key_path} is not the key of --tls-cert {cert_path} (their public keys differ)")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_path, key_path)
+    except ssl.SSLError as exc:
+        raise TlsFileError(f"cannot serve HTTPS with --tls-cert {cert_path} and --tls-key {key_path}: {exc}") from exc
+
+
 def ensure_tls_files(data_dir: Path, *, hosts: Sequence[str] = (), now: datetime | None = None) -> TlsFiles:
     """Make sure a usable CA, server certificate and CA bundle exist under ``data_dir``.
 
@@ -104,6 +150,7 @@ def ensure_tls_files(data_dir: Path, *, hosts: Sequence[str] = (), now: datetime
     moment = now if now is not None else datetime.now(UTC)
     files = TlsFiles.for_data_dir(data_dir)
     files.ca_cert.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(files.ca_cert.parent, 0o700)  # mkdir's mode is masked by the umask
     wanted_sans = _subject_alt_names(hosts)
 
     ca = _load_usable(files.ca_cert, files.ca_key, moment)
@@ -112,15 +159,15 @@ def ensure_tls_files(data_dir: Path, *, hosts: Sequence[str] = (), now: datetime
         ca = _issue_ca(moment)
         # Key before certificate: a crash in between leaves a cert-less key, which the next
         # start treats as "no CA" rather than pairing a new certificate with a stale key.
-        _write_atomic(files.ca_key, _key_pem(ca[1]), mode=0o600)
-        _write_atomic(files.ca_cert, _cert_pem(ca[0]), mode=0o644)
+        _write_atomic(files.ca_key, _key_pem(ca[1]), mode=_PRIVATE)
+        _write_atomic(files.ca_cert, _cert_pem(ca[0]), mode=_PRIVATE)
     ca_cert, ca_key = ca
 
     leaf = None if ca_is_new else _load_usable(files.cert, files.key, moment)
     if leaf is None or not _leaf_fits(leaf[0], ca_cert, wanted_sans):
         leaf_cert, leaf_key = _issue_leaf(ca_cert, ca_key, wanted_sans, moment)
-        _write_atomic(files.key, _key_pem(leaf_key), mode=0o600)
-        _write_atomic(files.cert, _cert_pem(leaf_cert), mode=0o644)
+        _write_atomic(files.key, _key_pem(leaf_key), mode=_PRIVATE)
+        _write_atomic(files.cert, _cert_pem(leaf_cert), mode=_PRIVATE)
 
     _ensure_bundle(files.bundle, _cert_pem(ca_cert))
     return files
@@ -254,7 +301,7 @@ def _ensure_bundle(path: Path, ca_pem: bytes) -> None:
     # upgrade or a new CA still forces a rewrite.
     if ca_pem in current and roots in current:
         return
-    _write_atomic(path, roots + b"\n" + ca_pem, mode=0o644)
+    _write_atomic(path, roots + b"\n" + ca_pem, mode=_PRIVATE)
 
 
 def _cert_pem(cert: x509.Certificate) -> bytes:
@@ -277,6 +324,7 @@ def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, mode)
     try:
+        os.fchmod(fd, mode)  # exactly this mode, whatever the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from d365local.data_directory import create_private_file, create_private_parent
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _STARTUP_LOCK_ID = 0x365_10CA1
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
@@ -39,9 +41,9 @@ def create_database_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        if parsed.database and parsed.database != ":memory:":
+            event.listen(engine, "do_connect", _PrivateSqliteFile(Path(parsed.database)))
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINTs (nested transactions would commit early), so
         # SQLAlchemy's documented recipe takes over: the driver stays in autocommit and SQLAlchemy emits BEGIN.
@@ -50,6 +52,27 @@ def create_database_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseUrlError("use sqlite:///path or postgresql+psycopg://user:password@host/db")
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class _PrivateSqliteFile:
+    """Before SQLite opens its file: create it 0600 (SQLite would use 0644 minus the umask) and tighten an existing
+    one, so that the signing keys in it are never readable by others. SQLite gives its -wal and -shm files the
+    database file's mode; ones left by an older version are tightened too."""
+
+    def __init__(self, database: Path) -> None:
+        self._database = database
+        self._done = False
+
+    def __call__(self, *_args: object) -> None:
+        if self._done:
+            return
+        create_private_parent(self._database)
+        create_private_file(self._database)
+        for suffix in ("-wal", "-shm", "-journal", ".lock"):
+            sibling = self._database.with_name(self._database.name + suffix)
+            if sibling.is_file():
+                create_private_file(sibling)
+        self._done = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -95,7 +118,10 @@ def exclusive(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.lock", "a") as handle:
+    lock = Path(f"{database}.lock")
+    create_private_parent(lock)
+    create_private_file(lock)
+    with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
