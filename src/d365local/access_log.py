@@ -1,7 +1,8 @@
 """One log line per request — method, path, status, duration — and never a query string or a body.
 
 Token requests carry secrets in their bodies, and a misconfigured client may put one in the query string, so
-neither is ever logged (uvicorn's own access log, which prints query strings, stays off).
+neither is ever logged (uvicorn's own access log, which prints query strings, stays off). The path is the
+client's, percent-decoded: its control characters are escaped (d365local.log_line), so it cannot forge a line.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from d365local.log_line import escape
 
 log = logging.getLogger("d365local.access")
 MAX_LOGGED_PATH = 200
@@ -37,6 +40,7 @@ class AccessLog:
         try:
             await self._app(scope, receive, capture)
         finally:
-            path = scope.get("path", "")
-            shown = path if len(path) <= MAX_LOGGED_PATH else path[:MAX_LOGGED_PATH] + "…"
-            log.info("%s %s %d %.1fms", scope.get("method", "?"), shown, status, (time.perf_counter() - started) * 1000)
+            path = str(scope.get("path", ""))
+            shown = escape(path[:MAX_LOGGED_PATH]) + ("…" if len(path) > MAX_LOGGED_PATH else "")
+            method = escape(scope.get("method", "?"))
+            log.info("%s %s %d %.1fms", method, shown, status, (time.perf_counter() - started) * 1000)
