@@ -23,6 +23,7 @@ from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
 from d365local.identity.admin import AdminError, DirectoryAdmin
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant
+from d365local.seed_schema import seed_file_problems
 from d365local.store.directory_sql import SqlDirectory
 from d365local.store.settings_sql import SqlSettings
 
@@ -108,16 +109,26 @@ def _ensure_app_user(
 
 def apply_seed_file(admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, path: Path) -> None:
     """Apply a YAML seed file idempotently."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SeedError(f"cannot read seed file {path}: {exc}") from exc
+    document = read_seed_file(path)
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
         try:
             _apply_tenant(admin, dataverse, directory, _mapping(entry, where))
         except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
+
+
+def read_seed_file(path: Path) -> dict[str, Any]:
+    """The seed file's document, checked against :data:`d365local.seed_schema.SCHEMA`: an unknown or misspelt key
+    is an error naming its path and the key it most resembles, never silently ignored."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SeedError(f"cannot read seed file {path}: {exc}") from exc
+    problems = seed_file_problems({} if document is None else document)
+    if problems:
+        raise SeedError(f"seed file {path}: " + "\n  ".join(problems))
+    return document or {}
 
 
 def _apply_tenant(
