@@ -12,6 +12,7 @@ from d365local.client.token_cache import FileTokenCache, MemoryTokenCache
 from d365local.client.token_protocol import AccessToken, AccessTokenInfo, CachedToken
 from d365local.client.token_provider import ENTRA_AUTHORITY, TokenProvider
 from d365local.client.webapi import WebApiClient
+from d365local.client.webapi_protocol import RetryNotice
 
 __all__ = [
     "ENTRA_AUTHORITY",
@@ -32,6 +33,7 @@ __all__ = [
     "DataverseApiError",
     "FileTokenCache",
     "MemoryTokenCache",
+    "RetryNotice",
     "TokenProvider",
     "WebApiClient",
 ]

@@ -45,13 +45,17 @@ class AsyncWebApiClient:
         max_delay: float = 60.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         timeout: float = 120.0,
+        on_retry: Callable[[wire.RetryNotice], None] | None = None,
     ) -> None:
+        """``on_retry`` is called before each wait for a retry (429/5xx or a connection error) — e.g. to tell a
+        user that the call is being throttled; the client itself never prints."""
         self.org_url = org_url.rstrip("/")
         self.api = wire.api_root(self.org_url, version)
         self._credential = credential
         self._max_retries = max_retries
         self._max_delay = max_delay
         self._sleep = sleep
+        self._on_retry = on_retry
         self._http = httpx.AsyncClient(
             transport=transport, verify=default_verify() if verify is None else verify, timeout=timeout
         )
@@ -171,6 +175,10 @@ class AsyncWebApiClient:
         return await self._send(request)
 
     # -- transport ------------------------------------------------------------------------------------------
+    def _notify(self, retry: wire.RetryState, method: str, url: str) -> None:
+        if self._on_retry is not None:
+            self._on_retry(retry.notice(method, url))
+
     async def _json(self, request: wire.ApiRequest) -> dict[str, Any]:
         return wire.json_document((await self._send(request)).content)
 
@@ -192,6 +200,7 @@ class AsyncWebApiClient:
             except httpx.TransportError as error:
                 if retry.after_connection_error(request.method, maybe_sent=maybe_sent(error)) is wire.Step.DONE:
                     raise
+                self._notify(retry, request.method, url)
                 await self._sleep(retry.delay)
                 continue
             step = retry.after_response(response.status_code, response.headers)
@@ -199,6 +208,7 @@ class AsyncWebApiClient:
                 await _force_refresh(self._credential, self.org_url)
                 continue
             if step is wire.Step.WAIT:
+                self._notify(retry, request.method, url)
                 await self._sleep(retry.delay)
                 continue
             if check and response.status_code >= 400:

@@ -50,6 +50,8 @@ class Transport(Enum):
     REFUSED = "refused"
     UNKNOWN_HOST = "unknown host"
     TIMEOUT = "timeout"
+    PLAIN_HTTP_TO_TLS = "http:// to a port that speaks TLS"
+    TLS_TO_PLAIN_HTTP = "https:// to a port that speaks plain HTTP"
     OTHER = "other"
 
 
@@ -90,13 +92,23 @@ def authority_problem(authority: str) -> Diagnosis | None:
             "msal and azure-identity refuse anything but https. Use https://login.microsoftonline.com (public "
             "cloud) or your d365local server's URL (AZURE_AUTHORITY_HOST in credentials.env).",
         )
-    if parts.path.strip("/") or parts.query:
-        return Diagnosis(
-            f"the authority {authority!r} has a path",
-            f"AZURE_AUTHORITY_HOST / --authority is the host only ({parts.scheme}://{parts.netloc}); the tenant "
-            "goes in AZURE_TENANT_ID / --tenant.",
-        )
-    return None
+    return authority_path_problem(authority)
+
+
+def authority_path_problem(authority: str) -> Diagnosis | None:
+    """An authority that carries a path — usually the tenant, as in msal's ``authority=https://host/<tenant>``:
+    the tools put the tenant after it themselves, so it would be there twice."""
+    parts = urlsplit(authority)
+    path = parts.path.strip("/")
+    if not path and not parts.query:
+        return None
+    first = path.split("/")[0]
+    tenant = looks_like_guid(first) or "." in first or first in ("common", "organizations", "consumers")
+    return Diagnosis(
+        f"the authority {authority!r} has a path (/{path})" + (": it already contains the tenant" if tenant else ""),
+        f"AZURE_AUTHORITY_HOST / --authority is the host only ({parts.scheme}://{parts.netloc}); the tenant "
+        "goes in AZURE_TENANT_ID / --tenant.",
+    )
 
 
 def bare_org_url(url: str) -> str:
@@ -420,4 +432,18 @@ def transport_failure(kind: Transport, url: str, error: str, *, trust: str, loca
         )
     if kind is Transport.TIMEOUT:
         return Diagnosis(f"{url} did not answer in time ({error})", "Check proxies, firewalls and the URL.")
+    if kind is Transport.PLAIN_HTTP_TO_TLS:
+        secure = urlsplit(url)._replace(scheme="https").geturl()
+        return Diagnosis(
+            f"{url} closed the connection without an answer ({error}): it most likely speaks HTTPS",
+            f"Use {secure}: d365local serves HTTPS unless started with --no-tls, and Entra ID and Dataverse "
+            "only ever do.",
+        )
+    if kind is Transport.TLS_TO_PLAIN_HTTP:
+        plain = urlsplit(url)._replace(scheme="http").geturl()
+        return Diagnosis(
+            f"{url} does not speak TLS ({error}): it serves plain HTTP",
+            f"Use {plain}, or (better) restart the server without --no-tls: msal, azure-identity and the "
+            "Dataverse SDK refuse http:// authorities and org URLs.",
+        )
     return Diagnosis(f"cannot reach {url} ({error})", "Check the URL, proxies and firewalls.")

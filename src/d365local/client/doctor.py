@@ -10,6 +10,7 @@ PyJWT, with the transport, TLS trust and clock injected so tests need neither a 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import time
@@ -73,10 +74,15 @@ def transport_kind(error: httpx.TransportError) -> Transport:
     """Classify a failure that produced no HTTP answer, from the exception chain and then its text."""
     if isinstance(error, httpx.TimeoutException):
         return Transport.TIMEOUT
+    scheme = _scheme_of(error)
+    if scheme == "http" and isinstance(error, httpx.RemoteProtocolError | httpx.ReadError):
+        return Transport.PLAIN_HTTP_TO_TLS  # a TLS server hangs up on a plaintext request without answering
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
             return Transport.TLS
+        if scheme == "https" and isinstance(seen, ssl.SSLError) and _PLAINTEXT_REPLY.search(str(seen)):
+            return Transport.TLS_TO_PLAIN_HTTP
         if isinstance(seen, ConnectionRefusedError):
             return Transport.REFUSED
         if isinstance(seen, socket.gaierror):
@@ -90,6 +96,17 @@ def transport_kind(error: httpx.TransportError) -> Transport:
     if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
         return Transport.UNKNOWN_HOST
     return Transport.OTHER
+
+
+_PLAINTEXT_REPLY = re.compile(r"WRONG_VERSION_NUMBER|record layer failure|http request|packet length too long", re.I)
+"""What OpenSSL says when the other end answers a TLS hello in plain HTTP."""
+
+
+def _scheme_of(error: httpx.TransportError) -> str:
+    try:
+        return error.request.url.scheme
+    except RuntimeError:  # raised before a request existed
+        return ""
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:

@@ -44,13 +44,17 @@ class WebApiClient:
         max_delay: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 120.0,
+        on_retry: Callable[[wire.RetryNotice], None] | None = None,
     ) -> None:
+        """``on_retry`` is called before each wait for a retry (429/5xx or a connection error) — e.g. to tell a
+        user that the call is being throttled; the client itself never prints."""
         self.org_url = org_url.rstrip("/")
         self.api = wire.api_root(self.org_url, version)
         self._credential = credential
         self._max_retries = max_retries
         self._max_delay = max_delay
         self._sleep = sleep
+        self._on_retry = on_retry
         self._http = httpx.Client(
             transport=transport, verify=default_verify() if verify is None else verify, timeout=timeout
         )
@@ -170,6 +174,10 @@ class WebApiClient:
         return self._send(request)
 
     # -- transport ------------------------------------------------------------------------------------------
+    def _notify(self, retry: wire.RetryState, method: str, url: str) -> None:
+        if self._on_retry is not None:
+            self._on_retry(retry.notice(method, url))
+
     def _json(self, request: wire.ApiRequest) -> dict[str, Any]:
         return wire.json_document(self._send(request).content)
 
@@ -191,6 +199,7 @@ class WebApiClient:
             except httpx.TransportError as error:
                 if retry.after_connection_error(request.method, maybe_sent=maybe_sent(error)) is wire.Step.DONE:
                     raise
+                self._notify(retry, request.method, url)
                 self._sleep(retry.delay)
                 continue
             step = retry.after_response(response.status_code, response.headers)
@@ -198,6 +207,7 @@ class WebApiClient:
                 _force_refresh(self._credential, self.org_url)
                 continue
             if step is wire.Step.WAIT:
+                self._notify(retry, request.method, url)
                 self._sleep(retry.delay)
                 continue
             if check and response.status_code >= 400:

@@ -256,6 +256,24 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 """Safe to send again when a reply was lost (a Web API PATCH is an update or an upsert of the same values)."""
 
 
+@dataclass(frozen=True)
+class RetryNotice:
+    """A wait the client is about to make before sending a request again — what ``on_retry`` receives, so an
+    application can say so (the library itself never prints)."""
+
+    method: str
+    url: str
+    status: int | None
+    """The reply that asked for the wait (429, 502, 503, 504); ``None`` after a connection error."""
+    delay: float
+    """Seconds the client waits now."""
+    attempt: int
+    """1 for the first retry of this call."""
+    max_retries: int
+    retry_after: int | None
+    """The server's ``Retry-After`` seconds, when it sent one."""
+
+
 class RetryState:
     """The retry decisions for one call: 429/502/503/504 honour an integer ``Retry-After`` (else exponential
     backoff), with jitter so that many throttled clients do not come back at the same instant; a ``Retry-After``
@@ -271,6 +289,8 @@ class RetryState:
         self.attempt = 0
         self.refreshed = False
         self.delay = 0.0
+        self.status: int | None = None
+        self.retry_after: int | None = None
         self._jitter = jitter
 
     def after_response(self, status: int, headers: Mapping[str, str]) -> Step:
@@ -281,6 +301,7 @@ class RetryState:
             retry_after = _seconds(headers.get("Retry-After", ""))
             if retry_after is not None and retry_after > self.max_delay:
                 return Step.DONE
+            self.status, self.retry_after = status, retry_after
             base = float(retry_after) if retry_after is not None else self._backoff()
             return self._wait(min(self.max_delay, base + self._jitter(0, 0.5)))
         return Step.DONE
@@ -290,7 +311,12 @@ class RetryState:
         caller re-raises). ``maybe_sent``: the request may have reached the server (a read timeout, a reset)."""
         if self.attempt >= self.max_retries or (maybe_sent and method.upper() not in IDEMPOTENT_METHODS):
             return Step.DONE
+        self.status, self.retry_after = None, None
         return self._wait(self._backoff())
+
+    def notice(self, method: str, url: str) -> RetryNotice:
+        """The wait just decided (after a ``WAIT`` step), for ``on_retry``."""
+        return RetryNotice(method, url, self.status, self.delay, self.attempt, self.max_retries, self.retry_after)
 
     def _wait(self, delay: float) -> Step:
         self.delay = delay

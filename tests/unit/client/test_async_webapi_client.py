@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from d365local.client import AsyncWebApiClient, Batch, BatchError, DataverseApiError
+from d365local.client import AsyncWebApiClient, Batch, BatchError, DataverseApiError, RetryNotice
 from d365local.client.token_protocol import AccessToken
 
 ORG = "https://contoso.crm.dynamics.com"
@@ -58,6 +58,24 @@ def test_429_with_retry_after_is_retried_then_succeeds() -> None:
     assert 7 <= sleeps[0] <= 7.5  # Retry-After plus jitter
     assert 1.0 <= sleeps[1] <= 1.75  # backoff for the 2nd attempt (1 s + jitter), plus the retry jitter
     assert answers == []
+
+
+def test_on_retry_hears_of_every_wait() -> None:
+    answers = [httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json={"UserId": "u"})]
+    notices: list[RetryNotice] = []
+
+    async def sleep(seconds: float) -> None:
+        assert len(notices) == 1  # told before the wait
+
+    async def main() -> None:
+        transport = httpx.MockTransport(lambda request: answers.pop(0))
+        async with AsyncWebApiClient(
+            ORG, Credential(), transport=transport, verify=False, sleep=sleep, on_retry=notices.append
+        ) as api:
+            await api.who_am_i()
+
+    asyncio.run(main())
+    assert [(n.status, n.retry_after, n.attempt) for n in notices] == [(429, 3, 1)]
 
 
 @pytest.mark.parametrize(("retry_after", "waits"), [("45", 5), ("600", 0)])

@@ -233,6 +233,41 @@ def test_transport_failures_are_classified_from_their_text(text: str, kind: Tran
     assert transport_kind(httpx.ReadTimeout("slow")) is Transport.TIMEOUT
 
 
+def test_http_to_a_tls_port_and_https_to_a_plain_port_are_told_apart() -> None:
+    plain = httpx.Request("GET", "http://localhost:5443/common/discovery/instance")
+    hung_up = httpx.RemoteProtocolError("Server disconnected without sending a response.", request=plain)
+    assert transport_kind(hung_up) is Transport.PLAIN_HTTP_TO_TLS
+    secure = httpx.Request("GET", "https://localhost:5443/x")
+    wrong = httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", request=secure)
+    wrong.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    assert transport_kind(wrong) is Transport.TLS_TO_PLAIN_HTTP
+    https = diagnosis.transport_failure(
+        Transport.PLAIN_HTTP_TO_TLS, "http://localhost:5443", "disconnected", trust="", local=True
+    )
+    assert "Use https://localhost:5443" in https.fix
+    http = diagnosis.transport_failure(
+        Transport.TLS_TO_PLAIN_HTTP, "https://localhost:5443", "wrong version", trust="", local=True
+    )
+    assert "Use http://localhost:5443" in http.fix
+
+
+@pytest.mark.parametrize(
+    ("authority", "tenant_in_it"),
+    [
+        ("https://localhost:5443/72f988bf-86f1-41af-91ab-2d7cd011db47", True),
+        ("https://login.microsoftonline.com/contoso.onmicrosoft.com/", True),
+        ("https://login.microsoftonline.com/common", True),
+        ("https://proxy.example/identity", False),
+    ],
+)
+def test_an_authority_with_a_path(authority: str, tenant_in_it: bool) -> None:
+    found = diagnosis.authority_path_problem(authority)
+    assert found is not None
+    assert ("already contains the tenant" in found.detail) is tenant_in_it
+    assert "is the host only" in found.fix
+    assert diagnosis.authority_path_problem("https://localhost:5443") is None
+
+
 def test_unknown_tenant_from_discovery() -> None:
     cloud = Cloud(
         discovery=entra_error(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from d365local.client import DataverseApiError, WebApiClient
+from d365local.client import DataverseApiError, RetryNotice, WebApiClient
 from d365local.client.token_protocol import AccessToken
 
 ORG = "https://contoso.crm.dynamics.com"
@@ -156,3 +156,48 @@ def test_one_prefer_header_with_page_size_and_annotations() -> None:
     assert wire.prefer_headers(None, None) == {}
     top = wire.query_request("accounts", top=3, annotations="*")
     assert top.headers == {"Prefer": 'odata.include-annotations="*"'}  # with $top, no page size (see query_request)
+
+
+def test_on_retry_hears_of_every_wait_before_it_happens() -> None:
+    """The hook an application uses to say "throttled, waiting" (the CLI prints it); the library never prints."""
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "7"}, json={"error": {"code": "0x80072322", "message": "limit"}}),
+        httpx.Response(503),
+        httpx.Response(200, json={"UserId": "u"}),
+    ]
+    sleeps: list[float] = []
+    notices: list[RetryNotice] = []
+
+    def on_retry(notice: RetryNotice) -> None:
+        assert len(sleeps) == len(notices)  # told before the wait, not after
+        notices.append(notice)
+
+    transport = httpx.MockTransport(lambda request: answers.pop(0))
+    with WebApiClient(
+        ORG, Credential(), transport=transport, verify=False, sleep=sleeps.append, on_retry=on_retry
+    ) as api:
+        api.who_am_i()
+    assert [(n.status, n.retry_after, n.attempt, n.max_retries, n.method) for n in notices] == [
+        (429, 7, 1, 5, "GET"),
+        (503, None, 2, 5, "GET"),
+    ]
+    assert [n.delay for n in notices] == sleeps
+    assert notices[0].url == f"{ORG}/api/data/v9.2/WhoAmI"
+
+
+def test_on_retry_after_a_connection_error_has_no_status() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return httpx.Response(200, json={"UserId": "u"})
+
+    notices: list[RetryNotice] = []
+    transport = httpx.MockTransport(handler)
+    with WebApiClient(
+        ORG, Credential(), transport=transport, verify=False, sleep=lambda s: None, on_retry=notices.append
+    ) as api:
+        api.who_am_i()
+    assert [(n.status, n.retry_after, n.attempt) for n in notices] == [(None, None, 1)]
