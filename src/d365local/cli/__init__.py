@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from d365local import __version__
-from d365local.cli.context import root_context
+from d365local.cli.context import SuggestingGroup, root_context
 
 # Command name → "module:attribute". Commands are imported only when run, so a client command (whoami, query,
 # doctor…) does not pay for the server's imports (SQLAlchemy, Alembic, Starlette, uvicorn).
@@ -39,7 +39,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(SuggestingGroup):
     """click's documented lazy-loading group: commands are listed by name and imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

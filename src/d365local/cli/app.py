@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, tenant_option, view_table
 from d365local.cli.directory_views import (
     app_view,
     certificate_view,
@@ -18,7 +18,7 @@ from d365local.cli.directory_views import (
 )
 from d365local.identity.admin import AdminError
 
-_TENANT = click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+_TENANT = tenant_option()
 _APP = click.option("--app", "app_id", required=True, help="Application (client) ID.")
 _LIFETIME = re.compile(r"^(\d+)\s*([ymdh])$")
 _UNIT_SECONDS = {"y": 365 * 86400, "m": 30 * 86400, "d": 86400, "h": 3600}
@@ -32,7 +32,7 @@ def parse_lifetime(text: str) -> int:
     return int(match[1]) * _UNIT_SECONDS[match[2]]
 
 
-@click.group("app")
+@click.group("app", cls=SuggestingGroup)
 def app_group() -> None:
     """App registrations (Entra → App registrations)."""
 
@@ -113,7 +113,7 @@ def enable(cli: CliContext, tenant: str, app_id: str) -> None:
     _set_disabled(cli, tenant, app_id, False)
 
 
-@app_group.group("permission")
+@app_group.group("permission", cls=SuggestingGroup)
 def permission_group() -> None:
     """API permissions (Required permissions → Dynamics CRM)."""
 
@@ -157,7 +157,7 @@ def consent(cli: CliContext, tenant: str, app_id: str, granted_by: str | None) -
     cli.emit(consent_view(granted), record("Admin consent granted", consent_view(granted)))
 
 
-@app_group.group("secret")
+@app_group.group("secret", cls=SuggestingGroup)
 def secret_group() -> None:
     """Client secrets (Certificates & secrets → New client secret)."""
 
@@ -203,7 +203,7 @@ def secret_remove(cli: CliContext, tenant: str, app_id: str, key_id: str) -> Non
     cli.emit({"keyId": key_id, "removed": True}, f"Removed client secret {key_id}.")
 
 
-@app_group.group("cert")
+@app_group.group("cert", cls=SuggestingGroup)
 def cert_group() -> None:
     """Certificate credentials (Certificates & secrets → Upload certificate)."""
 
@@ -244,7 +244,7 @@ def cert_remove(cli: CliContext, tenant: str, app_id: str, thumbprint: str) -> N
     cli.emit({"thumbprint": thumbprint.upper(), "removed": True}, f"Removed certificate {thumbprint.upper()}.")
 
 
-@app_group.group("owner")
+@app_group.group("owner", cls=SuggestingGroup)
 def owner_group() -> None:
     """App owners (Owners → Add owners)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, view_table
 from d365local.dataverse.admin import DataverseAdmin
 from d365local.dataverse.model import ApplicationUser
 from d365local.identity.admin import DirectoryAdmin
@@ -32,7 +32,7 @@ def _service_principal(admin: DirectoryAdmin, dataverse: DataverseAdmin, org: st
     return app.service_principal_id, app.display_name
 
 
-@click.group("appuser")
+@click.group("appuser", cls=SuggestingGroup)
 def appuser_group() -> None:
     """Application users: the Dynamics 365 identity of an app registration."""
 

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # imported where used: client commands (whoami, query, doctor
     from d365local.store.database import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
+_GUID = re.compile(r"^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$", re.IGNORECASE)
 DEFAULT_DATA_DIR = Path(".d365local")
 
 stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -40,13 +43,52 @@ class CliContext:
 
     @contextmanager
     def database(self) -> Iterator[Database]:
-        from d365local.store.database import open_database
+        """The opened (and migrated) database; a data directory or database that cannot be used is one clear
+        :class:`~d365local.cli.database_problems.DatabaseUnavailable` error, never a traceback."""
+        from sqlalchemy.exc import SQLAlchemyError
 
-        database = open_database(self.data_dir, self.database_url)
+        from d365local.cli import database_problems as problems
+        from d365local.store.database import open_database
+        from d365local.store.engine import default_database_url
+
+        if self.database_url is None and (problem := problems.data_dir_problem(self.data_dir)) is not None:
+            raise problems.DatabaseUnavailable(problem)
+        url = self.database_url or default_database_url(self.data_dir)
+        try:
+            database = open_database(self.data_dir, self.database_url)
+        except OSError as exc:
+            raise problems.unusable_data_dir(self.data_dir, exc) from exc
+        except SQLAlchemyError as exc:
+            if not problems.is_environment_error(exc):
+                raise
+            raise problems.database_failure(exc, url) from exc
         try:
             yield database
+        except SQLAlchemyError as exc:
+            if not problems.is_environment_error(exc):
+                raise
+            raise problems.database_failure(exc, url) from exc
         finally:
             database.close()
+
+    def has_database(self) -> bool:
+        """Whether there is a database to read: False for a SQLite file that does not exist yet, so that listing
+        commands on an empty data directory print nothing instead of creating a database (and a signing key)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from d365local.cli import database_problems as problems
+        from d365local.store.engine import default_database_url
+
+        if self.database_url is None and (problem := problems.data_dir_problem(self.data_dir)) is not None:
+            raise problems.DatabaseUnavailable(problem)
+        try:
+            url = make_url(self.database_url or default_database_url(self.data_dir))
+        except ArgumentError:
+            return True  # opening it reports the bad URL
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return True
+        return Path(url.database).is_file()
 
     @contextmanager
     def admin(self) -> Iterator[DirectoryAdmin]:
@@ -70,6 +112,26 @@ class CliContext:
             admins.dataverse.ensure_organizations()
             yield admins
 
+    def tenant_key(self, value: str) -> str:
+        """``--tenant`` as the directory knows tenants: a GUID or a verified domain as given; otherwise the id of
+        the one tenant with that display name (case-insensitive). Several with that name are a usage error that
+        lists them; none leaves the value as it is, for the directory's own error (AADSTS90002)."""
+        if _GUID.match(value) or not self.has_database():
+            return value
+        with self.database() as database:
+            if database.directory.find_tenant(value) is not None:
+                return value
+            named = [t for t in database.directory.tenants() if t.display_name.casefold() == value.casefold()]
+        if len(named) == 1:
+            return named[0].id
+        if named:
+            candidates = "; ".join(f"{t.id} ({', '.join(d.name for d in t.domains)})" for t in named)
+            raise click.UsageError(
+                f"--tenant {value!r} matches {len(named)} tenants by display name: {candidates}. "
+                "Pass the tenant's GUID or one of its domains"
+            )
+        return value
+
     def emit(self, document: Any, table: Table | str | None = None) -> None:
         """One JSON document with --json, else the table (or text)."""
         if self.json:
@@ -78,7 +140,34 @@ class CliContext:
             stdout.print(table)
 
     def hint(self, text: str) -> None:
-        stderr.print(text, highlight=False)
+        """A next step for a person, on stderr; never with --json, whose output is for programs."""
+        if not self.json:
+            stderr.print(text, highlight=False)
+
+
+class TenantOption(click.Option):
+    """An admin command's ``--tenant``: a tenant GUID, a verified domain, or the display name when one tenant
+    has it (resolved by :func:`common_options` before the command runs)."""
+
+
+def tenant_option(
+    *, required: bool = True, help: str = "Tenant GUID, verified domain or (if unique) display name."
+) -> Callable[[F], F]:
+    return click.option("--tenant", cls=TenantOption, required=required, default=None, help=help)
+
+
+class SuggestingGroup(click.Group):
+    """A command group that answers a mistyped command name with "Did you mean …?" (difflib's close matches)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            matches = difflib.get_close_matches(name.lower(), self.list_commands(ctx), n=2, cutoff=0.6)
+            suggestion = ("\nDid you mean " + " or ".join(f"'{m}'" for m in matches) + "?") if matches else ""
+            raise click.UsageError(f"No such command '{name}'.{suggestion}", ctx)
+        return super().resolve_command(ctx, args)
 
 
 def common_options(command: F) -> F:
@@ -93,6 +182,9 @@ def common_options(command: F) -> F:
             database_url=database_url or root.database_url,
             json=bool(as_json) or root.json,
         )
+        for param in ctx.command.params:
+            if isinstance(param, TenantOption) and param.name and kwargs.get(param.name):
+                kwargs[param.name] = cli.tenant_key(kwargs[param.name])
         return ctx.invoke(command, cli, **kwargs)
 
     functools.update_wrapper(wrapper, command)  # keeps the command's own click parameters and docstring

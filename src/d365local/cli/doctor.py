@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import ssl
 import sys
-from pathlib import Path
 from typing import Literal, cast
 
 import click
@@ -27,21 +26,9 @@ from d365local.cli.settings import (
     org_url_option,
     tenant_option,
     tls_context,
+    trust_description,
 )
 from d365local.client.doctor import Check, Doctor, DoctorSettings
-from d365local.tls import TlsFiles
-
-
-def trust_description(settings: dict[str, str], data_dir: Path) -> str:
-    """Which CA bundle :func:`tls_context` trusts, in words, for the TLS explanation."""
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        if settings.get(name):
-            source = f"{name}={settings[name]}"
-            break
-    else:
-        source = "certifi's public roots"
-    local_ca = TlsFiles.for_data_dir(data_dir).ca_cert
-    return source + (f" plus the local CA {local_ca}" if local_ca.is_file() else "")
 
 
 def render(check: Check) -> None:

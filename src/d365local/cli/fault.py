@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, tenant_option, view_table
 from d365local.faults import Fault, FaultError
 
 _APP = click.option("--app", "app_id", required=True, help="The app's Application (client) ID.")
@@ -27,13 +27,13 @@ def fault_view(fault: Fault) -> dict[str, object]:
     }
 
 
-@click.group("fault")
+@click.group("fault", cls=SuggestingGroup)
 def fault_group() -> None:
     """Failures on purpose: test your retry and error handling."""
 
 
 @fault_group.command("token")
-@click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+@tenant_option()
 @_APP
 @click.option("--code", required=True, help="The AADSTS error to answer with, e.g. AADSTS7000222 (expired secret).")
 @_COUNT
@@ -76,8 +76,10 @@ def throttle(cli: CliContext, org: str, app_id: str, retry_after: int, code: str
 @common_options
 def list_(cli: CliContext) -> None:
     """Pending faults."""
-    with cli.all_admins() as admins:
-        views = [fault_view(f) for f in admins.faults.faults()]
+    views = []
+    if cli.has_database():  # an empty data directory has no faults, and stays empty
+        with cli.all_admins() as admins:
+            views = [fault_view(f) for f in admins.faults.faults()]
     cli.emit(views, view_table("Pending faults", views, ["id", "target", "appId", "code", "retryAfter", "remaining"]))
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, view_table
 from d365local.cli.directory_views import key_view
 
 
-@click.group("keys")
+@click.group("keys", cls=SuggestingGroup)
 def keys_group() -> None:
     """Token signing keys."""
 
@@ -17,9 +17,10 @@ def keys_group() -> None:
 @common_options
 def list_(cli: CliContext) -> None:
     """List signing keys: the active one signs, published ones still validate, retired ones are gone."""
-    with cli.admin() as admin:
-        admin.ensure_signing_key()
-        views = [key_view(k) for k in admin.signing_keys()]
+    views = []
+    if cli.has_database():  # listing never creates a database or a key: `serve` creates the first key
+        with cli.admin() as admin:
+            views = [key_view(k) for k in admin.signing_keys()]
     cli.emit(views, view_table("Signing keys", views, ["kid", "state", "createdDateTime"]))
 
 

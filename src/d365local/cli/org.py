@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, tenant_option, view_table
 from d365local.cli.directory_views import org_view
 
 
-@click.group("org")
+@click.group("org", cls=SuggestingGroup)
 def org_group() -> None:
     """Dynamics 365 organizations."""
 
 
 @org_group.command("create")
-@click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+@tenant_option()
 @click.option("--name", required=True, help="Unique name: a lowercase DNS label.")
 @click.option("--id", "org_id", default=None, help="A fixed organization id (default: a new GUID).")
 @common_options
@@ -28,7 +28,7 @@ def create(cli: CliContext, tenant: str, name: str, org_id: str | None) -> None:
 
 
 @org_group.command("list")
-@click.option("--tenant", default=None, help="Only this tenant's organizations.")
+@tenant_option(required=False, help="Only this tenant's organizations (GUID, domain or unique display name).")
 @common_options
 def list_(cli: CliContext, tenant: str | None) -> None:
     """List organizations and their URLs."""

@@ -102,7 +102,7 @@ def query_command(
             f"Wrote {written} record{'s' if written != 1 else ''} of {escape(entity_set)} to {escape(str(out))}",
         )
         return
-    cli.emit(rows, _query_table(entity_set, rows, columns))
+    cli.emit(rows, None if cli.json else _query_table(cli, entity_set, rows, columns))
     if not everything and top is None and len(rows) == page_size:
         cli.hint(f"First page only ({page_size} records): --all follows @odata.nextLink, --out FILE exports.")
 
@@ -146,13 +146,11 @@ def _export(records: Iterable[dict[str, Any]], out: Path, entity_set: str, total
     return written
 
 
-def _query_table(entity_set: str, rows: Sequence[dict[str, Any]], selected: Sequence[str]) -> Any:
+def _query_table(cli: CliContext, entity_set: str, rows: Sequence[dict[str, Any]], selected: Sequence[str]) -> Any:
     columns = _columns(rows, selected)
     shown = columns[:MAX_COLUMNS] if not selected else columns
     if len(shown) < len(columns):
-        stderr.print(
-            f"Showing {len(shown)} of {len(columns)} columns: name them with --select, or use --json.", highlight=False
-        )
+        cli.hint(f"Showing {len(shown)} of {len(columns)} columns: name them with --select, or use --json.")
     title = f"{entity_set} ({len(rows)} record{'s' if len(rows) != 1 else ''})"
     return table(escape(title), shown, [[_cell(_shown(row, c)) for c in shown] for row in rows])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from d365local.cli.appuser import appuser_view
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, view_table
 from d365local.dataverse.model import Role
 
 _ORG = click.option("--org", required=True, help="Organization unique name, id or URL.")
@@ -19,7 +19,7 @@ def role_view(role: Role) -> dict[str, object]:
     }
 
 
-@click.group("role")
+@click.group("role", cls=SuggestingGroup)
 def role_group() -> None:
     """Security roles."""
 

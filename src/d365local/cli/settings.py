@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import click
+import httpx
 
 from d365local.cli.context import CliContext
 from d365local.client.credentials import ClientCertificate, certificate_from_file
@@ -40,6 +41,46 @@ def tls_context(settings: Mapping[str, str], data_dir: Path | None = None) -> ss
     """
     local_ca = TlsFiles.for_data_dir(data_dir).ca_cert if data_dir is not None else None
     return default_verify(settings, extra_ca_files=[local_ca] if local_ca is not None and local_ca.is_file() else [])
+
+
+def trust_description(settings: Mapping[str, str], data_dir: Path) -> str:
+    """Which CA bundle :func:`tls_context` trusts, in words, for the TLS explanation."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        if settings.get(name):
+            source = f"{name}={settings[name]}"
+            break
+    else:
+        source = "certifi's public roots"
+    local_ca = TlsFiles.for_data_dir(data_dir).ca_cert
+    return source + (f" plus the local CA {local_ca}" if local_ca.is_file() else "")
+
+
+def unreachable(error: httpx.HTTPError, url: str, settings: Mapping[str, str], data_dir: Path) -> str:
+    """Why no HTTP answer came from ``url``, and the fix, worded as ``doctor`` words it: an untrusted
+    certificate names the CA bundle to trust, refused means start the server, http:// against a TLS port
+    says use https:// — never a blanket "Is the server running?"."""
+    from d365local.client import diagnosis  # on the error path only: loading the CLI stays cheap
+    from d365local.client.doctor import transport_kind
+
+    if not isinstance(error, httpx.TransportError):
+        return f"cannot reach {url}: {error}"
+    authority = settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY
+    found = diagnosis.transport_failure(
+        transport_kind(error),
+        _origin(error) or url,
+        str(error) or type(error).__name__,
+        trust=trust_description(settings, data_dir),
+        local=diagnosis.is_local(authority),
+    )
+    return f"{found.detail}\nhint: {found.fix}"
+
+
+def _origin(error: httpx.TransportError) -> str:
+    try:
+        url = error.request.url
+    except RuntimeError:  # the error was raised before a request existed
+        return ""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def client_certificate(settings: Mapping[str, str], path: str | None = None) -> ClientCertificate | None:

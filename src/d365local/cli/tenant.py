@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
-from d365local.cli.context import CliContext, common_options, record, table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, table
 from d365local.cli.directory_views import tenant_view
+from d365local.identity.model import Tenant
 
 
-@click.group("tenant")
+@click.group("tenant", cls=SuggestingGroup)
 def tenant_group() -> None:
     """Tenants (directories): create and list."""
 
@@ -32,7 +35,9 @@ def create(cli: CliContext, name: str, domain: str | None, tenant_id: str | None
 @common_options
 def list_(cli: CliContext) -> None:
     """List tenants."""
-    with cli.admin() as admin:
-        tenants = admin.tenants()
+    tenants: Sequence[Tenant] = []
+    if cli.has_database():  # an empty data directory lists nothing and stays empty
+        with cli.admin() as admin:
+            tenants = admin.tenants()
     rows = [(t.id, t.display_name, ", ".join(d.name for d in t.domains)) for t in tenants]
     cli.emit([tenant_view(t) for t in tenants], table("Tenants", ["id", "displayName", "verifiedDomains"], rows))

@@ -26,7 +26,9 @@ from d365local.cli.settings import (
     client_settings,
     tenant_option,
     tls_context,
+    unreachable,
 )
+from d365local.cli.webapi_session import check_authority
 from d365local.client.token_protocol import token_endpoint
 from d365local.identity.errors import CATALOGUE
 
@@ -97,6 +99,7 @@ def token_command(
     authority = authority or settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY
     if resource and scope:
         raise click.UsageError("give --resource (v1 endpoint) or --scope (v2 endpoint), not both")
+    check_authority(authority)
     if not scope:
         resource = resource or settings.get("DATAVERSE_URL")
     if not tenant or not client_id or not (client_secret or certificate) or not (resource or scope):
@@ -122,9 +125,7 @@ def token_command(
             authority, tenant, form, v2=bool(scope), verify=tls_context(settings, cli.data_dir), seed_way=seed_way
         )
     except httpx.HTTPError as exc:
-        raise click.ClickException(
-            f"cannot reach {authority}: {exc}. Is the server running (`d365local serve`)?"
-        ) from exc
+        raise TokenRequestFailed(unreachable(exc, authority, settings, cli.data_dir)) from exc
     if "access_token" not in body:
         _fail(cli, status, body, seed_way)
     if show_decoded:

@@ -9,7 +9,7 @@ import click
 import httpx
 
 from d365local.cli.context import CliContext, common_options
-from d365local.cli.settings import client_settings, tls_context
+from d365local.cli.settings import client_settings, tls_context, unreachable
 from d365local.credentials_file import FILE_NAME, KEYS, read_credentials
 from d365local.tls import TlsFiles, ca_certificate_der
 
@@ -37,13 +37,21 @@ def env_command(cli: CliContext, shell: str) -> None:
 
 
 @click.command("ca")
-@click.option("--der", is_flag=True, help="DER instead of PEM (Windows, some Java tools).")
+@click.option("--der", is_flag=True, help="DER instead of PEM (Windows, some Java tools); not with --json.")
 @common_options
 def ca_command(cli: CliContext, der: bool) -> None:
-    """Print the local CA certificate, for tools with their own trust store (Postman, NODE_EXTRA_CA_CERTS)."""
+    """Print the local CA certificate, for tools with their own trust store (Postman, NODE_EXTRA_CA_CERTS).
+
+    With --json: {"file", "bundle", "pem"} — the CA file, the bundle clients should trust, and the PEM text."""
+    if der and cli.json:
+        raise click.UsageError("--der prints binary DER; --json prints the PEM in a JSON document: choose one")
     files = TlsFiles.for_data_dir(cli.data_dir)
     if not files.ca_cert.is_file():
         raise click.ClickException(f"no CA in {files.ca_cert.parent}: start the server once (`d365local serve`)")
+    if cli.json:
+        pem = files.ca_cert.read_text(encoding="ascii")
+        cli.emit({"file": str(files.ca_cert.resolve()), "bundle": str(files.bundle.resolve()), "pem": pem})
+        return
     if der:
         sys.stdout.buffer.write(ca_certificate_der(files))
         sys.stdout.buffer.flush()
@@ -57,9 +65,10 @@ def ca_command(cli: CliContext, der: bool) -> None:
 @click.option("--url", default=None, help="Server base URL (default: $AZURE_AUTHORITY_HOST or credentials.env).")
 @common_options
 def wait_command(cli: CliContext, timeout: float, url: str | None) -> None:
-    """Exit 0 as soon as a d365local server answers (for CI scripts)."""
+    """Exit 0 as soon as a d365local server answers (for CI scripts). With --json: {"url", "up": true}."""
     settings = client_settings(cli)
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while True:
         base = url or settings.get("AZURE_AUTHORITY_HOST") or "https://localhost:5443"
         try:
@@ -67,11 +76,15 @@ def wait_command(cli: CliContext, timeout: float, url: str | None) -> None:
                 f"{base.rstrip('/')}/common/discovery/instance", verify=tls_context(settings, cli.data_dir), timeout=2.0
             )
             if response.status_code == 200:
-                click.echo(f"{base} is up", err=True)
+                if cli.json:
+                    cli.emit({"url": base, "up": True})
+                else:
+                    click.echo(f"{base} is up", err=True)
                 return
-        except (httpx.HTTPError, OSError):
-            pass
+        except (httpx.HTTPError, OSError) as exc:
+            last = exc
         if time.monotonic() >= deadline:
-            raise click.ClickException(f"no server answered at {base} within {timeout:g} s")
+            why = f"\n{unreachable(last, base, settings, cli.data_dir)}" if isinstance(last, httpx.HTTPError) else ""
+            raise click.ClickException(f"no server answered at {base} within {timeout:g} s{why}")
         time.sleep(0.1)
         settings = client_settings(cli)

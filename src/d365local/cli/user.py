@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from d365local.cli.context import CliContext, common_options, record, view_table
+from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, tenant_option, view_table
 from d365local.cli.directory_views import user_view
 
 
-@click.group("user")
+@click.group("user", cls=SuggestingGroup)
 def user_group() -> None:
     """Users of a tenant."""
 
 
 @user_group.command("create")
-@click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+@tenant_option()
 @click.option("--upn", required=True, help="User principal name, e.g. alice@contoso.onmicrosoft.com.")
 @click.option("--name", "display_name", default=None, help="Display name.")
 @common_options
@@ -26,7 +26,7 @@ def create(cli: CliContext, tenant: str, upn: str, display_name: str | None) -> 
 
 
 @user_group.command("list")
-@click.option("--tenant", required=True, help="Tenant GUID or verified domain.")
+@tenant_option()
 @common_options
 def list_(cli: CliContext, tenant: str) -> None:
     """List a tenant's users."""

@@ -16,15 +16,17 @@ from typing import Any, TypeVar
 import click
 import httpx
 
-from d365local.cli.context import CliContext
-from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context
+from d365local.cli.context import CliContext, stderr
+from d365local.cli.settings import ENTRA_AUTHORITY, client_certificate, client_settings, tls_context, unreachable
 from d365local.client import (
     AuthenticationError,
     ClientError,
     ClientSecret,
     DataverseApiError,
+    RetryNotice,
     TokenProvider,
     WebApiClient,
+    diagnosis,
 )
 from d365local.client.credentials import Credential
 
@@ -77,9 +79,13 @@ def webapi_settings(settings: Mapping[str, str], org_url: str | None = None) -> 
 
 @contextmanager
 def webapi_session(cli: CliContext, org_url: str | None = None) -> Iterator[WebApiClient]:
-    """A ready :class:`WebApiClient`; any client error raised inside the block becomes a :class:`WebApiFailed`."""
+    """A ready :class:`WebApiClient`; any client error raised inside the block becomes a :class:`WebApiFailed`.
+
+    While the client waits out a 429 (or a 5xx, or a dropped connection) before retrying, stderr says so.
+    """
     found = client_settings(cli)
     settings = webapi_settings(found, org_url)
+    check_authority(settings.authority)
     verify = tls_context(found, cli.data_dir)
     try:
         with (
@@ -90,7 +96,7 @@ def webapi_session(cli: CliContext, org_url: str | None = None) -> Iterator[WebA
                 authority=settings.authority,
                 verify=verify,
             ) as provider,
-            WebApiClient(settings.org_url, provider, verify=verify) as client,
+            WebApiClient(settings.org_url, provider, verify=verify, on_retry=announce_retry) as client,
         ):
             yield client
     except AuthenticationError as exc:
@@ -98,12 +104,32 @@ def webapi_session(cli: CliContext, org_url: str | None = None) -> Iterator[WebA
     except DataverseApiError as exc:
         raise WebApiFailed(dataverse_message(exc)) from exc
     except httpx.HTTPError as exc:
-        raise WebApiFailed(
-            f"cannot reach {_url_of(exc) or settings.org_url}: {str(exc) or type(exc).__name__}\n"
-            "hint: Is the server running (`d365local serve`), and are the URLs right?"
-        ) from exc
+        raise WebApiFailed(unreachable(exc, settings.org_url, found, cli.data_dir)) from exc
     except ClientError as exc:
         raise WebApiFailed(str(exc)) from exc
+
+
+def check_authority(authority: str) -> None:
+    """An authority with a path (usually the tenant, as msal's ``authority=`` carries it) is a usage error."""
+    problem = diagnosis.authority_path_problem(authority)
+    if problem is not None:
+        raise click.UsageError(f"{problem.detail}\nhint: {problem.fix}")
+
+
+def announce_retry(notice: RetryNotice) -> None:
+    """The client library's ``on_retry``: one stderr line per wait, so a throttled command is not mistaken for a
+    hung one."""
+    if notice.status == 429:
+        why = "HTTP 429: service protection limit"
+    elif notice.status is not None:
+        why = f"HTTP {notice.status}"
+    else:
+        why = "the connection failed"
+    asked = f" (Retry-After: {notice.retry_after} s)" if notice.retry_after is not None else ""
+    stderr.print(
+        f"{why}{asked}; waiting {notice.delay:.1f} s before retry {notice.attempt} of {notice.max_retries}…",
+        highlight=False,
+    )
 
 
 def authentication_message(exc: AuthenticationError, settings: WebApiSettings) -> str:
@@ -122,12 +148,5 @@ def dataverse_message(exc: DataverseApiError) -> str:
             + (f"\nhint: {exc.hint or UNAUTHORIZED_HINT}")
         )
     head = f"HTTP {exc.status} {exc.code}" if exc.code else f"HTTP {exc.status}"
-    return f"{head}: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else "")
-
-
-def _url_of(exc: httpx.HTTPError) -> str:
-    try:
-        url = exc.request.url
-    except RuntimeError:  # the error was raised before a request existed
-        return ""
-    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    wait = f" (Retry-After: {exc.retry_after} s)" if exc.retry_after is not None else ""
+    return f"{head}: {exc.message}{wait}" + (f"\nhint: {exc.hint}" if exc.hint else "")
