@@ -121,8 +121,10 @@ def permission_group() -> None:
 @permission_group.command("add")
 @_TENANT
 @_APP
-@click.option("--api", default="Dynamics CRM", show_default=True)
-@click.option("--permission", default="user_impersonation", show_default=True)
+@click.option("--api", default="Dynamics CRM", show_default=True, help="The API the permission belongs to.")
+@click.option(
+    "--permission", default="user_impersonation", show_default=True, help="The delegated permission (scope) to require."
+)
 @common_options
 def permission_add(cli: CliContext, tenant: str, app_id: str, api: str, permission: str) -> None:
     """Add a required permission (then grant it with `app consent`)."""
@@ -211,7 +213,13 @@ def cert_group() -> None:
 @cert_group.command("add")
 @_TENANT
 @_APP
-@click.option("--cert", "cert_file", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--cert",
+    "cert_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The certificate's public part: a PEM or DER file (.cer/.pem/.crt), no private key needed.",
+)
 @common_options
 def cert_add(cli: CliContext, tenant: str, app_id: str, cert_file: Path) -> None:
     """Upload a public certificate (PEM or DER); assertions signed by its key authenticate the app."""

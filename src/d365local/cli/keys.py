@@ -37,7 +37,7 @@ def rotate(cli: CliContext) -> None:
 @click.argument("kid")
 @common_options
 def retire(cli: CliContext, kid: str) -> None:
-    """Stop publishing a key that no longer signs; tokens it signed stop validating."""
+    """Stop publishing the key KID (from `keys list`) once it no longer signs; tokens it signed stop validating."""
     with cli.admin() as admin:
         admin.retire_signing_key(kid)
         key = next(k for k in admin.signing_keys() if k.kid == kid)

@@ -257,7 +257,8 @@ def update_command(
     upsert: bool,
     org_url: str | None,
 ) -> None:
-    """Change columns of one record (PATCH with If-Match: *, so a missing record is an error unless --upsert)."""
+    """Change columns of the record ID of ENTITYSET (PATCH with If-Match: *, so a missing record is an error unless
+    --upsert). ID is a GUID or an alternate key such as accountnumber='A1'."""
     payload = _payload(data, assignments)
     key = _key(record_id)
     with webapi_session(cli, org_url) as client:

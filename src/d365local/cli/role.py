@@ -26,7 +26,7 @@ def role_group() -> None:
 
 @role_group.command("create")
 @_ORG
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The role's name, unique in the org.")
 @click.option(
     "--privilege",
     "privileges",
@@ -56,7 +56,7 @@ def list_(cli: CliContext, org: str) -> None:
 @role_group.command("assign")
 @_ORG
 @click.option("--app", "app_id", required=True, help="The application user's Application (client) ID.")
-@click.option("--role", "role_name", required=True)
+@click.option("--role", "role_name", required=True, help="The security role's name, e.g. 'System Administrator'.")
 @common_options
 def assign(cli: CliContext, org: str, app_id: str, role_name: str) -> None:
     """Give an application user a security role."""
@@ -68,7 +68,7 @@ def assign(cli: CliContext, org: str, app_id: str, role_name: str) -> None:
 @role_group.command("remove")
 @_ORG
 @click.option("--app", "app_id", required=True, help="The application user's Application (client) ID.")
-@click.option("--role", "role_name", required=True)
+@click.option("--role", "role_name", required=True, help="The security role's name, e.g. 'System Administrator'.")
 @common_options
 def remove(cli: CliContext, org: str, app_id: str, role_name: str) -> None:
     """Take a security role away from an application user (effective on its next request)."""

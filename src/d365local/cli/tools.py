@@ -15,7 +15,13 @@ from d365local.tls import TlsFiles, ca_certificate_der
 
 
 @click.command("env")
-@click.option("--shell", type=click.Choice(["bash", "pwsh", "cmd"]), default="bash", show_default=True)
+@click.option(
+    "--shell",
+    type=click.Choice(["bash", "pwsh", "cmd"]),
+    default="bash",
+    show_default=True,
+    help="The shell whose syntax to print.",
+)
 @common_options
 def env_command(cli: CliContext, shell: str) -> None:
     """Print credentials.env as commands for a shell: eval "$(d365local env)"."""
