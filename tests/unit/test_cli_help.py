@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -51,3 +55,16 @@ def test_help_renders(path: tuple[str, ...], command: click.Command) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage: " in result.output
+
+
+def test_shell_completion_works_as_the_readme_says() -> None:
+    """README: eval "$(_D365LOCAL_COMPLETE=bash_source d365local)" — click's completion, lazy commands included."""
+    script = Path(sys.executable).with_name("d365local")
+    source = subprocess.run(
+        [script], env=os.environ | {"_D365LOCAL_COMPLETE": "bash_source"}, capture_output=True, text=True, check=False
+    )
+    assert "_D365LOCAL_COMPLETE=bash_complete" in source.stdout
+    completing = {"_D365LOCAL_COMPLETE": "bash_complete", "COMP_WORDS": "d365local app sec", "COMP_CWORD": "2"}
+    completed = subprocess.run([script], env=os.environ | completing, capture_output=True, text=True, check=False)
+    assert completed.stdout.split() == ["plain,secret"]
+    assert "_D365LOCAL_COMPLETE=bash_source d365local" in (Path(__file__).parents[2] / "README.md").read_text()
