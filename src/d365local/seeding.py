@@ -3,9 +3,9 @@
 Starter: tenant "Contoso" (``contoso.onmicrosoft.com``), the default org ``contoso`` at the public base URL, the
 app "d365local starter" with a secret and a granted Dynamics CRM permission, and its application user with System
 Administrator. ``D365LOCAL_TENANT_ID`` /
-``D365LOCAL_CLIENT_ID`` / ``D365LOCAL_CLIENT_SECRET`` fix its ids and secret for CI. A seed file (YAML) adds
-tenants, apps with fixed ids and secrets, users, owners, orgs and application users with roles; applying it twice
-changes nothing.
+``D365LOCAL_CLIENT_ID`` / ``D365LOCAL_CLIENT_SECRET`` fix its ids and secret for CI. A seed file (YAML) replaces
+the starter: tenants, apps with fixed ids and secrets, users, owners, orgs and application users with roles;
+credentials.env then names its first app that lists a secret. Applying it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -107,15 +107,34 @@ def _ensure_app_user(
         dataverse.assign_role(org, app.app_id, role)
 
 
-def apply_seed_file(admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, path: Path) -> None:
-    """Apply a YAML seed file idempotently."""
+def apply_seed_file(
+    admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, path: Path
+) -> StarterCredentials | None:
+    """Apply a YAML seed file idempotently. Returns its first app that lists a secret (with the first secret): a
+    seed file replaces the starter, and credentials.env names that app; None when no app lists a secret."""
     document = read_seed_file(path)
+    first: StarterCredentials | None = None
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
         try:
             _apply_tenant(admin, dataverse, directory, _mapping(entry, where))
+            first = first or _app_with_secret(admin, directory, _mapping(entry, where))
         except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
+    return first
+
+
+def _app_with_secret(
+    admin: DirectoryAdmin, directory: SqlDirectory, entry: Mapping[str, Any]
+) -> StarterCredentials | None:
+    """The first app of an (applied) tenant entry that lists a secret, with its ids as stored."""
+    for app_entry in _list(entry, "apps", "a tenant"):
+        secrets = _list(app_entry, "secrets", "an app")
+        if secrets:
+            tenant = _ensure_tenant(admin, directory, str(entry["name"]), _optional_str(entry, "id"))
+            app = _ensure_app(admin, directory, tenant, str(app_entry["name"]), _optional_str(app_entry, "appId"))
+            return StarterCredentials(tenant.id, app.app_id, str(secrets[0]))
+    return None
 
 
 def read_seed_file(path: Path) -> dict[str, Any]:

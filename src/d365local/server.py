@@ -1,7 +1,9 @@
 """Running ``d365local serve``: bind, prepare the installation, write credentials.env, then serve with uvicorn.
 
-Order matters for scripts: sockets are bound first (so ``--port 0`` knows its port), credentials.env is written
-before the server accepts connections, and the one "ready" line is printed only once the server answers.
+Order matters for scripts: the data directory is claimed first (one owner, or several with one ``--public-url``),
+sockets are bound next (so ``--port 0`` knows its port), credentials.env is written before the server accepts
+connections, and the one "ready" line is printed only once the server answers. Ctrl-C (or SIGTERM) shuts down
+gracefully and :func:`serve` returns normally.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,20 +28,25 @@ from uvicorn.supervisors import Multiprocess
 from d365local.app import AppOptions, create_app
 from d365local.clock import SystemClock
 from d365local.credentials_file import FILE_NAME, read_credentials, write_credentials
+from d365local.data_directory import DataDirectoryInUseError, ServerLock, claim, ensure_private_directory
 from d365local.dataverse.admin import DataverseAdmin
 from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
 from d365local.dataverse.service_protection import Limits
+from d365local.http_connection import ConnectionLimits, LimitedConfig
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
+from d365local.log_line import OneLineFormatter
 from d365local.seeding import StarterCredentials, add_starter_secret, apply_seed_file, seed_starter
 from d365local.store.database import Database, open_database
 from d365local.store.engine import exclusive
 from d365local.store.security_sql import SqlSecurityStore
-from d365local.tls import TlsFiles, ensure_tls_files
+from d365local.store.settings_sql import PUBLIC_BASE_URL
+from d365local.tls import TlsFileError, TlsFiles, check_certificate_pair, ensure_tls_files
 
 DEFAULT_PORT = 5443
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 _OPTIONS_ENV = "D365LOCAL_SERVE_OPTIONS"
+FIXED_STARTER_VARIABLES = ("D365LOCAL_TENANT_ID", "D365LOCAL_CLIENT_ID", "D365LOCAL_CLIENT_SECRET")
 
 
 class ServeError(RuntimeError):
@@ -69,6 +77,18 @@ class ServeOptions:
     """Access log and server messages (stderr): debug, info, warning or error."""
     clock_skew: float = 0.0
     """Seconds the server's clock runs ahead (negative: behind) — to reproduce clock-skew problems."""
+    connection: ConnectionLimits = field(default_factory=ConnectionLimits)
+    """Read timeouts, header size limits and the connection cap of every HTTP connection."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What a started server tells its caller: where it is and where its credentials and CA bundle are."""
+
+    url: str
+    credentials: Path | None
+    ca_bundle: Path | None
+    pid: int
 
 
 @dataclass(frozen=True)
@@ -117,8 +137,14 @@ def public_url_for(options: ServeOptions, port: int) -> str:
     return f"{'https' if options.tls else 'http'}://localhost:{port}"
 
 
-def prepare(options: ServeOptions, port: int, env: Mapping[str, str]) -> Prepared:
-    """Migrate, seed (once per database, under the start-up lock), TLS files, credentials.env."""
+def prepare(
+    options: ServeOptions, port: int, env: Mapping[str, str], notice: Callable[[str], None] = lambda _: None
+) -> Prepared:
+    """Migrate, seed (once per database, under the start-up lock), TLS files, credentials.env.
+
+    The seed file, when given, replaces the starter: credentials.env then names the seed file's first app that
+    lists a secret. A changed public URL is said through ``notice``, never changed silently.
+    """
     public_url = public_url_for(options, port)
     database = open_database(options.data_dir, options.database_url)
     clock = SystemClock()
@@ -126,12 +152,20 @@ def prepare(options: ServeOptions, port: int, env: Mapping[str, str]) -> Prepare
     dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
     starter: StarterCredentials | None = None
     with exclusive(database.engine):
+        previous = database.settings.get(PUBLIC_BASE_URL)
+        if previous is not None and previous != public_url:
+            notice(
+                f"public URL changed: {previous} → {public_url} (org URLs, token audiences and credentials.env follow; "
+                "tokens issued for the old URL are refused)"
+            )
         database.directory.set_public_base_url(public_url)
         admin.ensure_signing_key()
-        if options.seed:
-            starter = seed_starter(admin, dataverse, database.directory, database.settings, env)
         if options.seed_file is not None:
-            apply_seed_file(admin, dataverse, database.directory, options.seed_file)
+            starter = apply_seed_file(admin, dataverse, database.directory, options.seed_file)
+            if starter is None:
+                notice(f"no app in {options.seed_file} lists a secret: credentials.env is not written")
+        elif options.seed:
+            starter = seed_starter(admin, dataverse, database.directory, database.settings, env)
         dataverse.ensure_organizations()
     tls = _tls_files(options, public_url)
     credentials = None
@@ -162,13 +196,14 @@ def _write_credentials_env(
         secret = previous.get("AZURE_CLIENT_SECRET")
     if secret is None:
         secret = add_starter_secret(admin, starter).client_secret
-    default_org = next((o for o in database.directory.organizations(starter.tenant_id) if o.url == public_url), None)
+    # The default org when the app's tenant has it, else the tenant's first org.
+    orgs = sorted(database.directory.organizations(starter.tenant_id), key=lambda o: o.url != public_url)
     values = {
         "AZURE_TENANT_ID": starter.tenant_id,
         "AZURE_CLIENT_ID": starter.client_id,
         "AZURE_CLIENT_SECRET": secret or "",
         "AZURE_AUTHORITY_HOST": public_url,
-        "DATAVERSE_URL": default_org.url if default_org else public_url,
+        "DATAVERSE_URL": orgs[0].url if orgs else public_url,
     }
     if tls is not None:
         bundle = str(tls.bundle.resolve())
@@ -179,8 +214,9 @@ def _write_credentials_env(
 def _uvicorn_config(app: Starlette | str, options: ServeOptions, tls: TlsFiles | None) -> uvicorn.Config:
     cert = options.tls_cert or (tls.cert if tls else None)
     key = options.tls_key or (tls.key if tls else None)
-    return uvicorn.Config(
+    return LimitedConfig(
         app,
+        limits=options.connection,
         factory=isinstance(app, str),
         workers=options.workers,
         ssl_certfile=str(cert) if options.tls and cert else None,
@@ -190,16 +226,20 @@ def _uvicorn_config(app: Starlette | str, options: ServeOptions, tls: TlsFiles |
         access_log=False,  # uvicorn's access log prints query strings; d365local.access_log never does
         server_header=False,
         timeout_graceful_shutdown=5,
-        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
 def _log_config(level: str) -> dict[str, object]:
-    """uvicorn's messages and d365local's access log, on stderr, one line each."""
+    """uvicorn's messages and d365local's access log, on stderr, one line each (control characters escaped)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "formatters": {
+            "plain": {
+                "()": OneLineFormatter,
+                "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            }
+        },
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
@@ -219,34 +259,97 @@ def worker_app() -> Starlette:
     return create_app(database, _app_options(options))
 
 
-def serve(options: ServeOptions, *, env: Mapping[str, str], announce: Callable[[str], None]) -> None:
-    """Run until interrupted."""
-    sockets = bind_sockets(options)
+def serve(
+    options: ServeOptions,
+    *,
+    env: Mapping[str, str],
+    announce: Callable[[Ready], None],
+    notice: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Run until interrupted (Ctrl-C or SIGTERM), then return after a graceful shutdown.
+
+    ``announce`` is called once, when the server answers; ``notice`` gets lines worth telling the user on the way.
+    """
+    check_options(options, env)
+    ensure_private_directory(options.data_dir)
+    lock = _claim(options)
+    sockets: list[socket.socket] = []
     try:
+        sockets = bind_sockets(options)
         port = sockets[0].getsockname()[1]
-        prepared = prepare(options, port, env)
+        prepared = prepare(options, port, env, notice)
+        if lock is not None:
+            lock.publish(prepared.public_url)
         watcher = threading.Thread(
             target=_announce_when_ready, args=(prepared, options, port, announce), name="d365local-ready", daemon=True
         )
-        if options.workers > 1:
-            prepared.database.close()
-            os.environ[_OPTIONS_ENV] = _options_to_json(options)
-            config = _uvicorn_config("d365local.server:worker_app", options, prepared.tls)
-            watcher.start()
-            Multiprocess(config, sockets=sockets).run()
-        else:
-            app = create_app(prepared.database, _app_options(options))
-            config = _uvicorn_config(app, options, prepared.tls)
-            watcher.start()
-            uvicorn.Server(config).run(sockets=sockets)
+        with _stopping_on_sigterm():
+            if options.workers > 1:
+                prepared.database.close()
+                os.environ[_OPTIONS_ENV] = _options_to_json(options)
+                config = _uvicorn_config("d365local.server:worker_app", options, prepared.tls)
+                watcher.start()
+                Multiprocess(config, sockets=sockets).run()
+            else:
+                app = create_app(prepared.database, _app_options(options))
+                config = _uvicorn_config(app, options, prepared.tls)
+                watcher.start()
+                uvicorn.Server(config).run(sockets=sockets)
     finally:
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.close()
+        if lock is not None:
+            lock.release()
+
+
+def check_options(options: ServeOptions, env: Mapping[str, str]) -> None:
+    """What can be refused before anything is created: a brought certificate that cannot serve, a seed file
+    together with the variables that fix the starter it replaces."""
+    if options.tls and options.tls_cert is not None and options.tls_key is not None:
+        try:
+            check_certificate_pair(options.tls_cert, options.tls_key)
+        except TlsFileError as exc:
+            raise ServeError(str(exc)) from exc
+    fixed = [name for name in FIXED_STARTER_VARIABLES if env.get(name)]
+    if options.seed_file is not None and fixed:
+        raise ServeError(
+            f"{', '.join(fixed)} fix the starter app, which --seed-file replaces: put the tenant and the app "
+            "(id, appId, secrets) in the seed file instead, or unset them"
+        )
+
+
+def _claim(options: ServeOptions) -> ServerLock | None:
+    """One owner per data directory — except on PostgreSQL, where several servers sharing a store is the point."""
+    if not (options.database_url or "sqlite").startswith("sqlite"):
+        return None
+    try:
+        return claim(options.data_dir, options.public_url.rstrip("/") if options.public_url else None)
+    except DataDirectoryInUseError as exc:
+        raise ServeError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _stopping_on_sigterm() -> Iterator[None]:
+    """SIGTERM and Ctrl-C both stop the server gracefully, and then :func:`serve` returns normally.
+
+    uvicorn handles both signals itself and, once shut down, raises the signal again for the previous handler: for
+    SIGINT that is a KeyboardInterrupt; SIGTERM is made one too instead of killing the process.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _announce_when_ready(
-    prepared: Prepared, options: ServeOptions, port: int, announce: Callable[[str], None], timeout: float = 60.0
+    prepared: Prepared, options: ServeOptions, port: int, announce: Callable[[Ready], None], timeout: float = 60.0
 ) -> None:
     """Print the ready line once the server answers on its own port (a liveness probe, so no TLS verification)."""
     host = options.host if options.host and options.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
@@ -259,8 +362,8 @@ def _announce_when_ready(
         except httpx.HTTPError:
             time.sleep(0.05)
             continue
-        where = f", credentials in {prepared.credentials}" if prepared.credentials else ""
-        announce(f"d365local ready at {prepared.public_url}{where}")
+        bundle = prepared.tls.bundle if prepared.tls else None
+        announce(Ready(prepared.public_url, prepared.credentials, bundle, os.getpid()))
         return
 
 
@@ -275,4 +378,5 @@ def _options_from_json(text: str) -> ServeOptions:
             raw[name] = Path(raw[name])
     raw["sans"] = tuple(raw.get("sans", ()))
     raw["limits"] = Limits(**raw.get("limits", {}))
+    raw["connection"] = ConnectionLimits(**raw.get("connection", {}))
     return ServeOptions(**raw)

@@ -164,55 +164,36 @@ def test_demo_runs_whatever_the_environment(tmp_path: Path) -> None:
     assert steps[-1]["result"]["name"] == "Contoso Ltd"
 
 
-def test_fixed_credentials_seed_file_and_restart(tmp_path: Path) -> None:
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(
-        """
-tenants:
-  - name: Fabrikam
-    id: 11111111-2222-3333-4444-555555555555
-    users: [alice@fabrikam.onmicrosoft.com]
-    orgs:
-      - name: sales
-    apps:
-      - name: ci
-        appId: 66666666-7777-8888-9999-000000000000
-        secrets: ["fixed-ci-secret-0123456789"]
-        permissions: ["Dynamics CRM/user_impersonation"]
-        consent: true
-        owners: [alice@fabrikam.onmicrosoft.com]
-"""
-    )
+def test_fixed_credentials_and_restart(tmp_path: Path) -> None:
+    """D365LOCAL_* fix the starter's ids and secret (a seed file replaces the starter: test_serve_hardening.py)."""
     env = clean_environment(
         D365LOCAL_TENANT_ID="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
         D365LOCAL_CLIENT_ID="bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
         D365LOCAL_CLIENT_SECRET="a-fixed-starter-secret-value",
     )
     data = tmp_path / "data"
-    first = start_server(data, "--seed-file", str(seed), env=env)
+    first = start_server(data, env=env)
     try:
         assert first.credentials["AZURE_TENANT_ID"] == "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+        assert first.credentials["AZURE_CLIENT_ID"] == "bbbbbbbb-cccc-dddd-eeee-ffffffffffff"
         assert first.credentials["AZURE_CLIENT_SECRET"] == "a-fixed-starter-secret-value"
-        orgs = json.loads(first.cli("org", "list", "--json").stdout)
-        sales = next(o for o in orgs if o["name"] == "sales")
-        assert sales["url"] == f"{first.url}/orgs/sales"
         form = {
             "grant_type": "client_credentials",
-            "client_id": "66666666-7777-8888-9999-000000000000",
-            "client_secret": "fixed-ci-secret-0123456789",
-            "scope": f"{sales['url']}/.default",
+            "client_id": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
+            "client_secret": "a-fixed-starter-secret-value",
+            "scope": f"{first.url}/.default",
         }
         response = requests.post(
-            f"{first.url}/fabrikam.onmicrosoft.com/oauth2/v2.0/token", data=form, verify=first.ca_bundle, timeout=10
+            f"{first.url}/contoso.onmicrosoft.com/oauth2/v2.0/token", data=form, verify=first.ca_bundle, timeout=10
         )
         assert response.status_code == 200, response.text
     finally:
         stop_server(first)
-    # A restart on the same data dir: same starter secret, same keys, seed applied again without duplicates.
-    second = start_server(data, "--seed-file", str(seed), env=env)
+    # A restart on the same data dir: same starter secret, same keys, nothing seeded twice.
+    second = start_server(data, env=env)
     try:
         assert second.credentials["AZURE_CLIENT_SECRET"] == first.credentials["AZURE_CLIENT_SECRET"]
-        assert len(json.loads(second.cli("org", "list", "--json").stdout)) == 2
+        assert len(json.loads(second.cli("org", "list", "--json").stdout)) == 1
         old_token = response.json()["access_token"]
         keys = requests.get(f"{second.url}/common/discovery/keys", verify=second.ca_bundle, timeout=10).json()["keys"]
         assert jwt.get_unverified_header(old_token)["kid"] in {k["kid"] for k in keys}
