@@ -55,24 +55,32 @@ def trust_description(settings: Mapping[str, str], data_dir: Path) -> str:
     return source + (f" plus the local CA {local_ca}" if local_ca.is_file() else "")
 
 
-def unreachable(error: httpx.HTTPError, url: str, settings: Mapping[str, str], data_dir: Path) -> str:
+def unreachable(
+    error: httpx.HTTPError, url: str, settings: Mapping[str, str], data_dir: Path, *, authority: str | None = None
+) -> str:
     """Why no HTTP answer came from ``url``, and the fix, worded as ``doctor`` words it: an untrusted
     certificate names the CA bundle to trust, refused means start the server, http:// against a TLS port
-    says use https:// — never a blanket "Is the server running?"."""
+    says use https:// — never a blanket "Is the server running?". ``authority`` (default: AZURE_AUTHORITY_HOST)
+    decides whether the fix adds the d365local way."""
     from d365local.client import diagnosis  # on the error path only: loading the CLI stays cheap
     from d365local.client.doctor import transport_kind
 
     if not isinstance(error, httpx.TransportError):
         return f"cannot reach {url}: {error}"
-    authority = settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY
+    authority = authority or settings.get("AZURE_AUTHORITY_HOST") or ENTRA_AUTHORITY
+    kind = transport_kind(error)
+    local = diagnosis.is_local(authority)
     found = diagnosis.transport_failure(
-        transport_kind(error),
+        kind,
         _origin(error) or url,
         str(error) or type(error).__name__,
         trust=trust_description(settings, data_dir),
-        local=diagnosis.is_local(authority),
+        local=local,
     )
-    return f"{found.detail}\nhint: {found.fix}"
+    fix = found.fix
+    if kind is diagnosis.Transport.TLS and local:
+        fix += " The d365local commands also trust the local CA of their --data-dir: pass the server's."
+    return f"{found.detail}\nhint: {fix}"
 
 
 def _origin(error: httpx.TransportError) -> str:

@@ -125,7 +125,7 @@ def token_command(
             authority, tenant, form, v2=bool(scope), verify=tls_context(settings, cli.data_dir), seed_way=seed_way
         )
     except httpx.HTTPError as exc:
-        raise TokenRequestFailed(unreachable(exc, authority, settings, cli.data_dir)) from exc
+        raise TokenRequestFailed(unreachable(exc, authority, settings, cli.data_dir, authority=authority)) from exc
     if "access_token" not in body:
         _fail(cli, status, body, seed_way)
     if show_decoded:
