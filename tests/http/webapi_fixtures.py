@@ -43,6 +43,7 @@ class WebApiEnv:
     tenant: Tenant
     app: Application
     token: str
+    directory: DirectoryAdmin
 
     def send(
         self,
@@ -63,6 +64,20 @@ class WebApiEnv:
         return self.client.request(
             method, f"/api/data/{version}/{path.lstrip('/')}", content=content, headers=all_headers
         )
+
+    def token_for(self, app_id: str, secret: str, resource: str = BASE_URL) -> str:
+        """A token for another app of the tenant, from the same in-process token service."""
+        response = self.client.post(
+            f"/{self.tenant.id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app_id,
+                "client_secret": secret,
+                "scope": f"{resource}/.default",
+            },
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.send("GET", path, **kwargs)
@@ -133,7 +148,7 @@ def webapi_env(
                 },
             )
             assert response.status_code == 200, response.text
-            yield WebApiEnv(client, clock, dataverse, tenant, app, response.json()["access_token"])
+            yield WebApiEnv(client, clock, dataverse, tenant, app, response.json()["access_token"], admin)
     finally:
         database.close()
 

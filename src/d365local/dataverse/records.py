@@ -199,6 +199,7 @@ class Records:
         values.update(key_values or {})
         identifier = record_id or values.pop(entity.primary_id, None) or self._new_id()
         values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        self._check_application_id(caller, entity, values, str(identifier))
         if values.get("ownerid") is not None and str(values["ownerid"]).lower() != caller.user_id.lower():
             caller.permissions.grant(Access.ASSIGN, entity)  # creating a record for another owner assigns it
             self._check_new_owner(caller, entity, values)
@@ -241,9 +242,10 @@ class Records:
             raise DataverseError(errors.VERSION_MISMATCH)
         values = dict(body.values)
         values.pop(entity.primary_id, None)
-        if body.bindings:
+        if _appends(body.bindings):
             caller.permissions.grant_on(Access.APPEND, entity, existing)
         values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        self._check_application_id(caller, entity, values, str(existing[entity.primary_id]))
         if "ownerid" in values and str(values["ownerid"] or "").lower() != str(existing.get("ownerid") or "").lower():
             caller.permissions.grant_on(Access.ASSIGN, entity, existing)  # a new owner is an Assign, as in Dataverse
             self._check_new_owner(caller, entity, values)
@@ -282,7 +284,7 @@ class Records:
         content_ids: Mapping[str, tuple[str, str]],
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        if bindings:
+        if _appends(bindings):
             caller.permissions.grant(Access.APPEND, entity)
         for binding in bindings:
             lookup = entity.attribute(binding.lookup)
@@ -322,6 +324,18 @@ class Records:
             if len(lookup.targets) > 1:
                 values[lookup.type_column] = target.logical_name
         return values
+
+    def _check_application_id(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, values: Mapping[str, Any], record_id: str
+    ) -> None:
+        """One user per app registration in an org: a token's app id names exactly one user, so no write may give a
+        second user (say, a System Administrator) the id of an app that already has one."""
+        application_id = values.get("applicationid") if entity.logical_name == "systemuser" else None
+        if application_id is None:
+            return
+        holder = self._store.fetch_by_key(entity, caller.organization.id, {"applicationid": application_id})
+        if holder is not None and str(holder[entity.primary_id]).lower() != record_id.lower():
+            raise DataverseError(errors.DUPLICATE_RECORD)
 
     def _check_new_owner(self, caller: AuthorizedCaller, entity: EntityDefinition, values: Mapping[str, Any]) -> None:
         """A record may be given only to an owner who can read it, as Dataverse checks on Assign. Teams hold no
@@ -376,3 +390,8 @@ class Records:
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock.now(), dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _appends(bindings: Sequence[Binding]) -> bool:
+    """Whether binding these lookups appends the record to others (setting its owner assigns it instead)."""
+    return any(binding.lookup != "ownerid" for binding in bindings)
