@@ -204,7 +204,7 @@ def test_json_prints_exactly_one_document(tmp_path: Path) -> None:
     document = json.loads(stdout)  # one document and nothing else
     assert document["status"] == "ready"
     assert document["url"].startswith("https://localhost:")
-    assert document["credentials"] == str(tmp_path / "credentials.env")
+    assert document["credentials"] == str((tmp_path / "credentials.env").resolve())
     assert Path(document["caBundle"]).is_file()
     assert document["pid"] == process.pid
     assert "d365local stopped" in stderr

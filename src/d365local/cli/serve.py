@@ -200,7 +200,7 @@ def _announce(cli: CliContext, ready: Ready) -> None:
         document = {
             "status": "ready",
             "url": ready.url,
-            "credentials": str(ready.credentials) if ready.credentials else None,
+            "credentials": str(ready.credentials.resolve()) if ready.credentials else None,
             "caBundle": str(ready.ca_bundle.resolve()) if ready.ca_bundle else None,
             "pid": ready.pid,
         }
