@@ -6,7 +6,7 @@ The only place where the identity side, the storage and the HTTP framework are w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,10 @@ class _PublishedKeys:
 
     def jwks(self) -> Mapping[str, Any]:
         return {"keys": self._keys().public_jwks()}
+
+    def version(self) -> Hashable:
+        # The key ring is read through the directory's change signal: the kids it publishes now, without a query.
+        return tuple(jwk["kid"] for jwk in self._keys().public_jwks())
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -282,3 +282,17 @@ def test_record_ids_are_scoped_by_organization(webapi: WebApiEnv) -> None:
 
 def _secret(env: WebApiEnv) -> str:
     return env.directory.add_secret(env.tenant.id, env.app.app_id).value
+
+
+# -- signing keys ----------------------------------------------------------------------------------------------------
+def test_a_retired_key_is_refused_on_the_next_request_even_for_a_token_validated_before(webapi: WebApiEnv) -> None:
+    assert webapi.get("WhoAmI").status_code == 200  # validated, and remembered
+    old = webapi.directory.signing_keys()[0].kid
+    webapi.directory.rotate_signing_key()
+    assert webapi.get("WhoAmI").status_code == 200  # rotation alone keeps the old key published
+    webapi.directory.retire_signing_key(old)
+    refused = webapi.get("WhoAmI")
+    assert refused.status_code == 401
+    assert "unknown kid" in refused.headers["x-d365local-auth-error"]
+    fresh = dataclasses.replace(webapi, token=webapi.token_for(webapi.app.app_id, _secret(webapi)))
+    assert fresh.get("WhoAmI").status_code == 200  # signed with the new key, known at once

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
@@ -44,7 +45,7 @@ class CallerResolver:
         self._clock = clock
         self._authorities = authorities
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[Caller, float]] = {}
+        self._cache: dict[tuple[str, str], _Validated] = {}
         """Authority URLs whose v2 issuer is accepted (read per request: the public base URL can change)."""
 
     def resolve(self, organization: Organization, authorization: str | None) -> AuthorizedCaller:
@@ -62,13 +63,14 @@ class CallerResolver:
 
     def _validated(self, organization: Organization, token: str) -> Caller:
         """Signature checks cost more than the rest of a read; a token already checked for this org is remembered
-        until it expires (and at most :data:`VALIDATED_TTL` seconds, the key set's own refresh period)."""
+        until it expires (and at most :data:`VALIDATED_TTL` seconds), and only while the key that signed it is the
+        one the key set holds now: a retired or rotated key set makes the next request check the token again."""
         now = self._clock.now()
         key = (organization.id, token)
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None and now < cached[1]:
-                return cached[0]
+        if cached is not None and now < cached.until and self._keys.key(cached.caller.key_id) is cached.signed_with:
+            return cached.caller
         caller = validate(
             token, Audience(organization.tenant_id, organization.url, self._authorities()), self._keys, now
         )
@@ -77,5 +79,13 @@ class CallerResolver:
         with self._lock:
             if len(self._cache) >= MAX_VALIDATED:
                 self._cache.clear()
-            self._cache[key] = (caller, until)
+            self._cache[key] = _Validated(caller, until, self._keys.key(caller.key_id))
         return caller
+
+
+@dataclass(frozen=True)
+class _Validated:
+    caller: Caller
+    until: float
+    signed_with: Any
+    """The public key object the token verified with (a reloaded key set has new objects)."""

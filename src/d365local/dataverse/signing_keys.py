@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -20,7 +20,8 @@ from d365local.clock import Clock
 
 REFRESH_INTERVAL = 5.0
 MAX_AGE = 300.0
-"""Known keys are re-read this often too, so a retired key stops validating within five minutes."""
+"""Keys of a source without a change signal (another authority's JWKS) are re-read this often too, so a key that
+authority retires stops validating within five minutes."""
 
 
 class SigningKeys(Protocol):
@@ -28,6 +29,10 @@ class SigningKeys(Protocol):
 
     def jwks(self) -> Mapping[str, Any]:
         """The current JWKS document: ``{"keys": [{"kty","kid","n","e",…}]}``."""
+
+    def version(self) -> Hashable | None:
+        """A cheap value that changes whenever the published keys change (None: no such signal; rely on
+        :data:`MAX_AGE`). The local key store has one, so ``keys retire``/``keys rotate`` apply on the next request."""
 
 
 class KeySet:
@@ -40,20 +45,28 @@ class KeySet:
         self._keys: dict[str, Any] = {}
         self._next_refresh = 0.0
         self._expires = 0.0
+        self._version: Hashable | None = None
 
     def key(self, kid: str) -> Any | None:
         """The public key for ``kid``, or None when even a fresh key set does not have it."""
+        version = self._source.version()
         with self._lock:
             now = self._clock.now()
+            if version is not None and version != self._version:
+                return self._reload(now, version).get(kid)  # the source says its keys changed: no waiting
             key = self._keys.get(kid)
             if key is not None and now < self._expires:
                 return key
             if key is None and now < self._next_refresh:
                 return None
-            self._next_refresh = now + REFRESH_INTERVAL
-            self._expires = now + MAX_AGE
-            self._keys = _parse(self._source.jwks())
-            return self._keys.get(kid)
+            return self._reload(now, version).get(kid)
+
+    def _reload(self, now: float, version: Hashable | None) -> dict[str, Any]:
+        self._next_refresh = now + REFRESH_INTERVAL
+        self._expires = now + MAX_AGE
+        self._keys = _parse(self._source.jwks())
+        self._version = version
+        return self._keys
 
 
 def _parse(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,6 +87,9 @@ class HttpSigningKeys:
         self._authority = authority.rstrip("/")
         self._verify = verify
         self._timeout = timeout
+
+    def version(self) -> Hashable | None:
+        return None  # another authority announces nothing: its keys are re-read every MAX_AGE seconds
 
     def jwks(self) -> Mapping[str, Any]:
         try:

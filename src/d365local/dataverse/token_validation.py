@@ -32,6 +32,8 @@ class Caller:
     app_id: str
     object_id: str | None
     claims: dict[str, Any]
+    key_id: str = ""
+    """The ``kid`` of the key that signed the token."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ def validate(token: str, audience: Audience, keys: KeySet, now: float) -> Caller
     if not isinstance(app_id, str) or not app_id:
         raise UnauthenticatedError("the token names no application (appid or azp)")
     object_id = claims.get("oid")
-    return Caller(audience.tenant_id, app_id.lower(), object_id if isinstance(object_id, str) else None, claims)
+    return Caller(
+        audience.tenant_id, app_id.lower(), object_id if isinstance(object_id, str) else None, claims, str(kid)
+    )
 
 
 def _check_issuer(claims: dict[str, Any], audience: Audience) -> None:

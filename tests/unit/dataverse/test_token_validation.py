@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import jwt
@@ -34,6 +34,16 @@ class StaticKeys:
     def jwks(self) -> Mapping[str, Any]:
         self.calls += 1
         return {"keys": self.ring.public_jwks()}
+
+    def version(self) -> Hashable | None:
+        return None  # like another authority's JWKS: no change signal
+
+
+class AnnouncedKeys(StaticKeys):
+    """Keys with a change signal, as the local key store has."""
+
+    def version(self) -> Hashable | None:
+        return tuple(k["kid"] for k in self.ring.public_jwks())
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +150,16 @@ def test_a_retired_key_stops_validating_within_five_minutes(ring: KeyRing) -> No
     assert keys.key(ring.active_kid) is not None
     clock.advance(2)
     assert keys.key(ring.active_kid) is None
+
+
+def test_a_source_with_a_change_signal_retires_and_rotates_on_the_next_lookup(ring: KeyRing) -> None:
+    source = AnnouncedKeys(ring)
+    keys = KeySet(source, FrozenClock(NOW))
+    assert keys.key(ring.active_kid) is not None
+    assert keys.key(ring.active_kid) is not None
+    assert source.calls == 1  # an unchanged signal reads nothing
+    rotated = KeyRing([new_signing_key(NOW)])
+    source.ring = rotated
+    assert keys.key(ring.active_kid) is None  # no five-minute wait, no five-second refresh limit
+    assert keys.key(rotated.active_kid) is not None
+    assert source.calls == 2
