@@ -97,6 +97,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # refused or timed out: what is still in flight is not read
         self._unset_keepalive_if_required()
         if self._in_headers:
             self._request_started = True
