@@ -51,8 +51,7 @@ class CliContext:
         from d365local.store.database import open_database
         from d365local.store.engine import default_database_url
 
-        if self.database_url is None and (problem := problems.data_dir_problem(self.data_dir)) is not None:
-            raise problems.DatabaseUnavailable(problem)
+        self._check_data_dir()
         url = self.database_url or default_database_url(self.data_dir)
         try:
             database = open_database(self.data_dir, self.database_url)
@@ -71,17 +70,22 @@ class CliContext:
         finally:
             database.close()
 
+    def _check_data_dir(self) -> None:
+        """A SQLite database in a data directory that cannot exist there (under a regular file) is a clear error."""
+        from d365local.cli import database_problems as problems
+
+        if self.database_url is None and (problem := problems.data_dir_problem(self.data_dir)) is not None:
+            raise problems.DatabaseUnavailable(problem)
+
     def has_database(self) -> bool:
         """Whether there is a database to read: False for a SQLite file that does not exist yet, so that listing
         commands on an empty data directory print nothing instead of creating a database (and a signing key)."""
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
-        from d365local.cli import database_problems as problems
         from d365local.store.engine import default_database_url
 
-        if self.database_url is None and (problem := problems.data_dir_problem(self.data_dir)) is not None:
-            raise problems.DatabaseUnavailable(problem)
+        self._check_data_dir()
         try:
             url = make_url(self.database_url or default_database_url(self.data_dir))
         except ArgumentError:
