@@ -296,3 +296,23 @@ def test_a_retired_key_is_refused_on_the_next_request_even_for_a_token_validated
     assert "unknown kid" in refused.headers["x-d365local-auth-error"]
     fresh = dataclasses.replace(webapi, token=webapi.token_for(webapi.app.app_id, _secret(webapi)))
     assert fresh.get("WhoAmI").status_code == 200  # signed with the new key, known at once
+
+
+def test_expand_shows_no_related_record_beyond_read_depth(webapi: WebApiEnv) -> None:
+    secret_contact = webapi.create("contacts", lastname="confidential")
+    reader = principal(
+        webapi,
+        "prvReadContact:Basic",
+        "prvCreateAccount:Basic",
+        "prvReadAccount:Basic",
+        "prvWriteAccount:Basic",
+        "prvAppendAccount:Basic",
+        "prvAppendToContact:Global",
+    )
+    account = reader.env.create(
+        "accounts", name="mine", **{"primarycontactid@odata.bind": f"/contacts({secret_contact})"}
+    )
+    expanded = reader.env.get(f"accounts({account})?$select=name&$expand=primarycontactid($select=lastname)")
+    assert expanded.status_code == 200, expanded.text
+    assert expanded.json()["primarycontactid"] is None
+    dataverse_error(reader.env.get(f"accounts({account})/primarycontactid"), 403, DENIED)

@@ -377,11 +377,13 @@ class RecordEndpoints:
                 lookup is not None and len(lookup.targets) > 1 and row.get(lookup.type_column) != target.logical_name
             ):
                 return None
-            caller.permissions.grant(Access.READ, target)
+            grant = caller.permissions.grant(Access.READ, target)
             related = self._records.locate(
                 caller, target, Segment(target.entity_set_name, guid=uuid.UUID(str(target_id)))
             )
-            return self._render(caller, target, related, expand.options, prefs) if related else None
+            if related is None or not grant.allows_row(target, related):
+                return None  # a related record beyond the caller's Read depth is not shown
+            return self._render(caller, target, related, expand.options, prefs)
         rows = self._records.related(caller, target, column, str(row[entity.primary_id]), expand.options)
         return self._render_all(caller, target, rows, expand.options, prefs)
 
