@@ -297,3 +297,15 @@ def test_a_seed_file_and_fixed_starter_variables_conflict(tmp_path: Path) -> Non
     env = clean_environment(D365LOCAL_CLIENT_ID="bbbbbbbb-cccc-dddd-eeee-ffffffffffff")
     result = run_serve(tmp_path / "data", "--seed-file", str(seed), env=env)
     assert_one_clear_line(result, "D365LOCAL_CLIENT_ID", "--seed-file replaces")
+
+
+def test_a_seed_file_without_secrets_writes_no_credentials(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("tenants:\n  - name: Fabrikam\n    orgs: [{name: sales}]\n    apps: [{name: ci}]\n")
+    data = tmp_path / "data"
+    with launched(data, "--seed-file", str(seed)) as (server, startup):
+        assert f"no app in {seed} lists a secret: credentials.env is not written" in "".join(startup)
+        assert startup[-1].strip() == f"{READY_PREFIX}{server.url}"
+        assert not (data / "credentials.env").exists()
+        tenants = json.loads(server.cli("tenant", "list", "--json").stdout)
+        assert [t["displayName"] for t in tenants] == ["Fabrikam"]
