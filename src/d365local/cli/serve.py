@@ -189,7 +189,7 @@ def _run(cli: CliContext, options: ServeOptions) -> None:
         if not problems.is_environment_error(exc):
             raise
         raise problems.database_failure(exc, cli.database_url or default_database_url(cli.data_dir)) from exc
-    except (FileNotFoundError, NotADirectoryError, PermissionError, FileExistsError) as exc:
+    except OSError as exc:  # the data directory or a file in it: not writable, a file in the way, disk full…
         raise problems.unusable_data_dir(cli.data_dir, exc) from exc
 
 
