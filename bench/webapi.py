@@ -67,7 +67,7 @@ from bench.harness import (
     read_credentials,
     tool_version,
 )
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.store.records_schema import RECORD_TABLES
 
 ORG = "contoso"
@@ -714,8 +714,8 @@ def run_query(client: httpx.Client, base: str, token: str, requests: int, deadli
 
 def _select_sql(engine: Engine, query_string: str, org_id: str, limit: int, offset: int) -> tuple[str, list[Any]]:
     """The SELECT d365local's SQL record store issues for an accounts query (captured, not rewritten)."""
+    from d365local.dataverse.domain.storage import RecordQuery
     from d365local.dataverse.odata.query_options import parse_query_string
-    from d365local.dataverse.storage import RecordQuery
     from d365local.store.records_sql import SqlRecordStore
 
     captured: list[tuple[str, list[Any]]] = []

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from d365local.clock import Clock, SystemClock
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.faults import FaultInjection
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher

@@ -17,13 +17,14 @@ from starlette.responses import JSONResponse, Response
 
 from d365local.access_log import AccessLog
 from d365local.clock import Clock, SkewedClock, SystemClock
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
-from d365local.dataverse.callers import CallerResolver
-from d365local.dataverse.http import WebApiHttp
-from d365local.dataverse.records import Records
-from d365local.dataverse.service_protection import Limits, ServiceProtection
-from d365local.dataverse.signing_keys import HttpSigningKeys, KeySet, SigningKeys
-from d365local.dataverse.webapi import WebApi
+from d365local.dataverse.domain.callers import CallerResolver
+from d365local.dataverse.domain.records import Records
+from d365local.dataverse.domain.service_protection import Limits, ServiceProtection
+from d365local.dataverse.domain.signing_keys import KeySet, SigningKeys
+from d365local.dataverse.endpoints.webapi import WebApi
+from d365local.dataverse.http.authority_keys import HttpSigningKeys
+from d365local.dataverse.http.routes import WebApiHttp
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRingCache

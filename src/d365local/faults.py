@@ -1,7 +1,7 @@
 """Fault injection as use cases: make an app's next token request or Web API call fail on purpose.
 
-Both halves answer injected faults in their own wire shapes (``identity.faults``, ``dataverse.faults``); this module
-is where they are asked for — by ``d365local fault`` and by the pytest plugin — validated against the two
+Both halves answer injected faults in their own wire shapes (``identity.faults``, ``dataverse.domain.faults``); this
+module is where they are asked for — by ``d365local fault`` and by the pytest plugin — validated against the two
 catalogues and stored. Faults are consumed one request at a time, by whichever server process serves it.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from d365local.clock import Clock
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.faults import throttle_code
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.domain.faults import throttle_code
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.faults import injectable_code
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from d365local.dataverse.admin import DataverseAdmin, DataverseAdminError
-from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
+from d365local.dataverse.domain.admin import DataverseAdmin, DataverseAdminError
+from d365local.dataverse.domain.model import SYSTEM_ADMINISTRATOR
 from d365local.identity.admin import AdminError, DirectoryAdmin
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant

@@ -29,9 +29,9 @@ from d365local.app import AppOptions, create_app
 from d365local.clock import SystemClock
 from d365local.credentials_file import FILE_NAME, read_credentials, write_credentials
 from d365local.data_directory import DataDirectoryInUseError, ServerLock, claim, ensure_private_directory
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
-from d365local.dataverse.service_protection import Limits
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.domain.service_protection import Limits
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.http_connection import ConnectionLimits, LimitedConfig
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher

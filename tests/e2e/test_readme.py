@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from d365local.clock import SystemClock
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.seeding import apply_seed_file

@@ -245,7 +245,7 @@ def test_the_sdk_works_at_a_second_org(trust: Server) -> None:
 def test_keys_of_another_authority_come_through_its_discovery_document(server: Server) -> None:
     import ssl
 
-    from d365local.dataverse.signing_keys import HttpSigningKeys
+    from d365local.dataverse.http.authority_keys import HttpSigningKeys
 
     trusted = ssl.create_default_context(cafile=server.ca_bundle)
     published = requests.get(f"{server.url}/common/discovery/v2.0/keys", verify=server.ca_bundle, timeout=10).json()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from d365local.dataverse.service_protection import Limits
+from d365local.dataverse.domain.service_protection import Limits
 from tests.http.webapi_fixtures import (
     API_URL,
     BASE_URL,

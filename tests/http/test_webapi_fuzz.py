@@ -11,7 +11,7 @@ import httpx2 as httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from d365local.dataverse.builtin_tables import ACCOUNT
+from d365local.dataverse.schema.builtin_tables import ACCOUNT
 from tests.http.webapi_fixtures import WebApiEnv, migrated_sqlite, webapi
 
 __all__ = ["migrated_sqlite", "webapi"]  # fixtures, imported so pytest finds them

@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 
 from d365local.app import AppOptions, create_app
 from d365local.clock import FrozenClock
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
-from d365local.dataverse.service_protection import Limits
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.domain.service_protection import Limits
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.model import Application, Tenant
 from d365local.identity.secret_hash import SecretHasher

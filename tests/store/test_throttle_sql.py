@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from d365local.clock import FrozenClock
-from d365local.dataverse.service_protection import EXCHANGE_INTERVAL, Limits, ServiceProtection, ThrottledError
+from d365local.dataverse.domain.service_protection import EXCHANGE_INTERVAL, Limits, ServiceProtection, ThrottledError
 from d365local.store.database import open_database
 from d365local.store.throttle_sql import PostgresSharedUsage
 

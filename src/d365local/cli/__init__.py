@@ -91,7 +91,7 @@ def domain_error_message(exc: Exception) -> str | None:
 
     The error types are imported here, on the error path, so that loading the CLI stays cheap.
     """
-    from d365local.dataverse.admin import DataverseAdminError
+    from d365local.dataverse.domain.admin import DataverseAdminError
     from d365local.faults import FaultError
     from d365local.identity.admin import AdminError
     from d365local.identity.errors import IdentityError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, view_table
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.model import ApplicationUser
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.domain.model import ApplicationUser
 from d365local.identity.admin import DirectoryAdmin
 
 _ORG = click.option("--org", required=True, help="Organization unique name, id or URL.")

@@ -23,7 +23,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # imported where used: client commands (whoami, query, doctor…) never load the store
     from d365local.admins import Admins
-    from d365local.dataverse.admin import DataverseAdmin
+    from d365local.dataverse.domain.admin import DataverseAdmin
     from d365local.identity.admin import DirectoryAdmin
     from d365local.store.database import Database
 

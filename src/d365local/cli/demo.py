@@ -30,9 +30,9 @@ from rich.panel import Panel
 from d365local.cli.context import CliContext, common_options, record, stdout
 from d365local.cli.token import decode, post_token_request
 from d365local.clock import SystemClock
-from d365local.dataverse.admin import DataverseAdmin
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
-from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
+from d365local.dataverse.domain.admin import DataverseAdmin
+from d365local.dataverse.domain.model import SYSTEM_ADMINISTRATOR
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.store.database import open_database

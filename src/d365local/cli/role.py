@@ -6,7 +6,7 @@ import click
 
 from d365local.cli.appuser import appuser_view
 from d365local.cli.context import CliContext, SuggestingGroup, common_options, record, view_table
-from d365local.dataverse.model import Role
+from d365local.dataverse.domain.model import Role
 
 _ORG = click.option("--org", required=True, help="Organization unique name, id or URL.")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from d365local.cli.context import CliContext, common_options
-from d365local.dataverse.service_protection import Limits
+from d365local.dataverse.domain.service_protection import Limits
 from d365local.http_connection import ConnectionLimits
 from d365local.server import DEFAULT_PORT, Ready, ServeOptions, serve
 

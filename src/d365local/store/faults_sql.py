@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from d365local.dataverse.faults import InjectedFault
+from d365local.dataverse.domain.faults import InjectedFault
 from d365local.faults import Fault, Target
 from d365local.store import schema as t
 from d365local.store.generation_cache import GenerationCache
@@ -92,7 +92,7 @@ class SqlFaults:
 
 
 class CachedFaults:
-    """Implements ``identity.faults.TokenFaults`` and ``dataverse.faults.RequestFaults``."""
+    """Implements ``identity.faults.TokenFaults`` and ``dataverse.domain.faults.RequestFaults``."""
 
     def __init__(self, store: SqlFaults, cache: GenerationCache) -> None:
         self._store = store

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Table, and_, exists, false, func, literal,
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 from d365local.dataverse.odata import filter_ast as ast
+from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 
 _STRINGS = (AttributeType.STRING, AttributeType.MEMO)
 MAX_CONDITIONS = 500

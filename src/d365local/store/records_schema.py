@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from d365local.dataverse.builtin_tables import BUILTIN_CATALOG
-from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
+from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 from d365local.store.schema import GUID, metadata
 
 RECORD_TABLE_PREFIX = "dv_"

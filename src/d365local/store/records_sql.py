@@ -1,4 +1,4 @@
-"""Dataverse records on SQL (implements ``dataverse.storage.RecordStore``): one table per Dataverse table.
+"""Dataverse records on SQL (implements ``dataverse.domain.storage.RecordStore``): one table per Dataverse table.
 
 Filters and sorts run in the database (``odata_sql``, bound parameters only); the caller's Read depth becomes a
 WHERE clause. ``atomic()`` gives change sets and bulk operations one transaction.
@@ -17,11 +17,11 @@ from sqlalchemy.exc import DataError as DBAPIDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from d365local.dataverse import errors
+from d365local.dataverse.domain.model import Depth
+from d365local.dataverse.domain.security import Grant, Ownership
+from d365local.dataverse.domain.storage import RecordQuery, Row
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog, EntityDefinition
-from d365local.dataverse.model import Depth
-from d365local.dataverse.security import Grant, Ownership
-from d365local.dataverse.storage import RecordQuery, Row
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
 from d365local.store.odata_sql import FilterContext, compile_filter, resolve_column
 
 _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from d365local.dataverse.model import ApplicationUser, Organization, Role, RolePrivilege
+from d365local.dataverse.domain.model import ApplicationUser, Organization, Role, RolePrivilege
 from d365local.store.generation_cache import GenerationCache
 from d365local.store.security_sql import SqlSecurityStore
 
 
 class CachedSecurityStore:
-    """Implements ``dataverse.storage.SecurityStore``: cached reads, writes passed through."""
+    """Implements ``dataverse.domain.storage.SecurityStore``: cached reads, writes passed through."""
 
     def __init__(self, store: SqlSecurityStore, cache: GenerationCache) -> None:
         self._store = store

@@ -1,4 +1,4 @@
-"""Organizations, application users and roles of the Dataverse side on SQL (implements ``dataverse.storage``).
+"""Organizations, application users and roles of the Dataverse side on SQL (implements ``dataverse.domain.storage``).
 
 Application users are rows of the ``systemuser`` record table and roles rows of ``role``, so the Web API serves
 them like any other table; role privileges and user-role links have their own tables. Writes go through the
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from d365local.dataverse.model import (
+from d365local.dataverse.domain.model import (
     ACCESS_MODE_NON_INTERACTIVE,
     ApplicationUser,
     Depth,

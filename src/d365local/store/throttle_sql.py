@@ -1,4 +1,4 @@
-"""Service-protection usage shared through PostgreSQL (implements ``dataverse.service_protection.SharedUsage``).
+"""Service-protection usage shared through PostgreSQL (implements ``dataverse.domain.service_protection.SharedUsage``).
 
 Each process adds its per-second counts in one statement per exchange (every few seconds) and reads back the
 window's totals of the users it serves; rows older than twice the window are pruned on the way.
@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from d365local.dataverse.service_protection import Buckets
+from d365local.dataverse.domain.service_protection import Buckets
 from d365local.store.records_schema import throttle_usage as usage
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from d365local.admins import Admins
 from d365local.client import ClientCertificate, ClientSecret, TokenProvider, WebApiClient
 from d365local.client.credentials import Credential
-from d365local.dataverse.model import SYSTEM_ADMINISTRATOR
+from d365local.dataverse.domain.model import SYSTEM_ADMINISTRATOR
 from d365local.faults import Fault
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION
 from d365local.testing.server import Server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from d365local.clock import FrozenClock
-from d365local.dataverse.service_protection import Limits, ServiceProtection, ThrottledError
+from d365local.dataverse.domain.service_protection import Limits, ServiceProtection, ThrottledError
 
 
 def test_request_limit_over_the_window_with_retry_after() -> None:

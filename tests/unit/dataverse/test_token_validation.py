@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from d365local.clock import FrozenClock
+from d365local.dataverse.domain.signing_keys import KeySet
+from d365local.dataverse.domain.token_validation import Audience, bearer_token, validate
 from d365local.dataverse.errors import UnauthenticatedError
-from d365local.dataverse.signing_keys import KeySet
-from d365local.dataverse.token_validation import Audience, bearer_token, validate
 from d365local.identity.issuance import app_token_claims, token_times
 from d365local.identity.model import Application
 from d365local.identity.signing import KeyRing, new_signing_key

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
 _EDMX = "http://docs.oasis-open.org/odata/ns/edmx"

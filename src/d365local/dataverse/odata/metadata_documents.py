@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from d365local.dataverse.metadata import (
+from d365local.dataverse.schema.metadata import (
     AttributeDefinition,
     AttributeType,
     Catalog,

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 from d365local.dataverse.odata.query_options import Preferences
 from d365local.dataverse.odata.resource_path import KeyValue, PathSyntaxError, parse_resource_path
+from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 LOOKUP_LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"

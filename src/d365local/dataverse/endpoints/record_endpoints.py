@@ -16,10 +16,12 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from d365local.dataverse import errors
-from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.domain.model import Access
+from d365local.dataverse.domain.records import Records
+from d365local.dataverse.domain.storage import Row
+from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import AttributeType, Catalog, EntityDefinition
-from d365local.dataverse.model import Access
 from d365local.dataverse.odata.payloads import (
     FORMATTED,
     RecordBody,
@@ -38,9 +40,7 @@ from d365local.dataverse.odata.query_options import (
     parse_query_string,
 )
 from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
-from d365local.dataverse.records import Records
-from d365local.dataverse.storage import Row
-from d365local.dataverse.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.schema.metadata import AttributeType, Catalog, EntityDefinition
 
 BULK_LIMIT = 1000
 _SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')

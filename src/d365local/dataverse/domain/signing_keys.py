@@ -1,19 +1,18 @@
 """The ``SigningKeys`` port: how Dataverse learns which keys sign valid tokens — a JWKS document, never identity code.
 
 ``app.py`` wires an adapter that reads the keys d365local publishes (the same bytes as ``/discovery/keys``);
-:class:`HttpSigningKeys` points Dataverse at another authority's JWKS (``serve --authority``). :class:`KeySet`
-parses them once and, when a token names an unknown ``kid``, refreshes at most once per :data:`REFRESH_INTERVAL`
-seconds (as resource servers do after a rotation), so garbage tokens cannot hammer the key source.
+``dataverse.http.authority_keys`` points Dataverse at another authority's JWKS (``serve --authority``).
+:class:`KeySet` parses them once and, when a token names an unknown ``kid``, refreshes at most once per
+:data:`REFRESH_INTERVAL` seconds (as resource servers do after a rotation), so garbage tokens cannot hammer the key
+source.
 """
 
 from __future__ import annotations
 
-import ssl
 import threading
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
-import httpx
 import jwt
 
 from d365local.clock import Clock
@@ -78,24 +77,3 @@ def _parse(document: Mapping[str, Any]) -> dict[str, Any]:
             except jwt.PyJWTError:
                 continue  # one malformed key must not hide the others
     return keys
-
-
-class HttpSigningKeys:
-    """Keys published by another authority (``serve --authority URL``), found through its discovery document."""
-
-    def __init__(self, authority: str, *, verify: ssl.SSLContext | bool = True, timeout: float = 10.0) -> None:
-        self._authority = authority.rstrip("/")
-        self._verify = verify
-        self._timeout = timeout
-
-    def version(self) -> Hashable | None:
-        return None  # another authority announces nothing: its keys are re-read every MAX_AGE seconds
-
-    def jwks(self) -> Mapping[str, Any]:
-        try:
-            with httpx.Client(verify=self._verify, timeout=self._timeout) as client:
-                configuration = client.get(f"{self._authority}/common/v2.0/.well-known/openid-configuration").json()
-                document = client.get(str(configuration["jwks_uri"])).json()
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return {"keys": []}  # unreachable now: tokens fail as "unknown kid" and the next refresh tries again
-        return document if isinstance(document, Mapping) else {"keys": []}

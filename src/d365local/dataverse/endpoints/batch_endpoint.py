@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from d365local.dataverse import errors
-from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.domain.records import Records
+from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, error_response
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog
 from d365local.dataverse.odata.batch import (
     BatchOperation,
     BatchResponsePart,
@@ -24,11 +25,10 @@ from d365local.dataverse.odata.batch import (
     render_batch,
 )
 from d365local.dataverse.odata.query_options import parse_prefer
-from d365local.dataverse.records import Records
-from d365local.dataverse.web_request import WebRequest, WebResponse, error_response
+from d365local.dataverse.schema.metadata import Catalog
 
 if TYPE_CHECKING:
-    from d365local.dataverse.webapi import WebApi
+    from d365local.dataverse.endpoints.webapi import WebApi
 
 _API_PREFIX = re.compile(r"^.*?/api/data/v9\.\d/")
 _ENTITY_ID = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)\(([0-9a-fA-F-]{36})\)$")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from d365local.dataverse import errors
+from d365local.dataverse.domain.service_protection import Limits, ThrottledError
 from d365local.dataverse.errors import DataverseCode
-from d365local.dataverse.service_protection import Limits, ThrottledError
 
 THROTTLE_CODES: dict[str, DataverseCode] = {
     errors.TOO_MANY_REQUESTS.code: errors.TOO_MANY_REQUESTS,

@@ -10,11 +10,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from d365local.dataverse.metadata import EntityDefinition
-from d365local.dataverse.model import ApplicationUser, Organization, Role, RolePrivilege
+from d365local.dataverse.domain.model import ApplicationUser, Organization, Role, RolePrivilege
+from d365local.dataverse.domain.security import Grant
 from d365local.dataverse.odata.filter_ast import Expression
 from d365local.dataverse.odata.query_options import OrderBy
-from d365local.dataverse.security import Grant
+from d365local.dataverse.schema.metadata import EntityDefinition
 
 
 class SecurityStore(Protocol):

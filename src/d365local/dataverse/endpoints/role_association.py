@@ -11,13 +11,13 @@ import re
 from urllib.parse import parse_qsl
 
 from d365local.dataverse import errors
-from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.domain.model import Access, ApplicationUser, Role, privilege_name
+from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog, EntityDefinition
-from d365local.dataverse.model import Access, ApplicationUser, Role, privilege_name
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.storage import SecurityStore
-from d365local.dataverse.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
 
 NAVIGATION = "systemuserroles_association"
 _ROLE_REFERENCE = re.compile(r"roles\(([0-9a-fA-F-]{36})\)\s*$")

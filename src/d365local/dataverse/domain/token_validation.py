@@ -15,8 +15,8 @@ from typing import Any
 
 import jwt
 
+from d365local.dataverse.domain.signing_keys import KeySet
 from d365local.dataverse.errors import UnauthenticatedError
-from d365local.dataverse.signing_keys import KeySet
 from d365local.urls import canonical_url
 
 DATAVERSE_APP_ID = "00000007-0000-0000-c000-000000000000"

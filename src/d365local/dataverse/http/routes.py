@@ -18,14 +18,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from d365local.dataverse import errors
-from d365local.dataverse.callers import CallerResolver
+from d365local.dataverse.domain.callers import CallerResolver
+from d365local.dataverse.domain.faults import RequestFaults, injected_throttle
+from d365local.dataverse.domain.model import Organization
+from d365local.dataverse.domain.service_protection import Limits, ServiceProtection, ThrottledError
+from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.endpoints.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
+from d365local.dataverse.endpoints.webapi import WebApi
 from d365local.dataverse.errors import DataverseError, UnauthenticatedError
-from d365local.dataverse.faults import RequestFaults, injected_throttle
-from d365local.dataverse.model import Organization
-from d365local.dataverse.service_protection import Limits, ServiceProtection, ThrottledError
-from d365local.dataverse.storage import SecurityStore
-from d365local.dataverse.web_request import MAX_BODY_BYTES, WebRequest, WebResponse, error_response
-from d365local.dataverse.webapi import WebApi
 from d365local.http_body import BodyTooLargeError, ClientGoneError, read_body
 
 log = logging.getLogger("d365local.dataverse")

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
-from d365local.dataverse.metadata import metadata_id
+from d365local.dataverse.schema.metadata import metadata_id
 
 SYSTEM_ADMINISTRATOR = "System Administrator"
 BASIC_USER = "Basic User"

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from d365local.dataverse import errors
+from d365local.dataverse.endpoints.record_endpoints import query_options
+from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import AttributeDefinition, Catalog, EntityDefinition, metadata_id
 from d365local.dataverse.odata.document_filter import UnsupportedMetadataFilter, matches
 from d365local.dataverse.odata.metadata_documents import (
     attribute_document,
@@ -19,8 +20,7 @@ from d365local.dataverse.odata.metadata_documents import (
 )
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.record_endpoints import query_options
-from d365local.dataverse.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.schema.metadata import AttributeDefinition, Catalog, EntityDefinition, metadata_id
 
 CAST_PREFIX = "Microsoft.Dynamics.CRM."
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from d365local.dataverse import errors
+from d365local.dataverse.domain.model import Access, ApplicationUser, Depth, Role, privilege_id, privilege_name
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import EntityDefinition
-from d365local.dataverse.model import Access, ApplicationUser, Depth, Role, privilege_id, privilege_name
+from d365local.dataverse.schema.metadata import EntityDefinition
 
 
 @dataclass(frozen=True)

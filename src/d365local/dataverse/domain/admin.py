@@ -11,10 +11,18 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from d365local.clock import Clock
-from d365local.dataverse.builtin_roles import builtin_roles
-from d365local.dataverse.metadata import Catalog
-from d365local.dataverse.model import Access, ApplicationUser, Depth, Organization, Role, RolePrivilege, privilege_name
-from d365local.dataverse.storage import SecurityStore
+from d365local.dataverse.domain.builtin_roles import builtin_roles
+from d365local.dataverse.domain.model import (
+    Access,
+    ApplicationUser,
+    Depth,
+    Organization,
+    Role,
+    RolePrivilege,
+    privilege_name,
+)
+from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.schema.metadata import Catalog
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _PRIVILEGE = re.compile(r"^prv[A-Za-z]+$")

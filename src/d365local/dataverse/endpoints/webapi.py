@@ -8,19 +8,19 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
-from d365local.dataverse.batch_endpoint import BatchEndpoint
-from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.domain.records import Records
+from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.endpoints.batch_endpoint import BatchEndpoint
+from d365local.dataverse.endpoints.metadata_endpoints import MetadataEndpoints, is_metadata_segment
+from d365local.dataverse.endpoints.record_endpoints import RecordEndpoints
+from d365local.dataverse.endpoints.role_association import NAVIGATION as ROLE_NAVIGATION
+from d365local.dataverse.endpoints.role_association import RoleAssociation
+from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, error_response, json_response
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog
-from d365local.dataverse.metadata_endpoints import MetadataEndpoints, is_metadata_segment
 from d365local.dataverse.odata.csdl import csdl_document
 from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
-from d365local.dataverse.record_endpoints import RecordEndpoints
-from d365local.dataverse.records import Records
-from d365local.dataverse.role_association import NAVIGATION as ROLE_NAVIGATION
-from d365local.dataverse.role_association import RoleAssociation
-from d365local.dataverse.storage import SecurityStore
-from d365local.dataverse.web_request import WebRequest, WebResponse, error_response, json_response
+from d365local.dataverse.schema.metadata import Catalog
 
 
 class WebApi:

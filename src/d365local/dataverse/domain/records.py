@@ -15,16 +15,16 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
-from d365local.dataverse.callers import AuthorizedCaller
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.domain.model import Access, privilege_id, privilege_name
+from d365local.dataverse.domain.security import Permissions
+from d365local.dataverse.domain.storage import RecordQuery, RecordStore, Row, SecurityStore
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.metadata import Catalog, EntityDefinition
-from d365local.dataverse.model import Access, privilege_id, privilege_name
 from d365local.dataverse.odata import filter_ast as ast
 from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.security import Permissions
-from d365local.dataverse.storage import RecordQuery, RecordStore, Row, SecurityStore
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
 
 _NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
 """Tables whose primary name Dataverse composes from other columns."""

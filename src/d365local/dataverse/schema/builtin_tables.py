@@ -6,9 +6,9 @@ follow Microsoft's Dataverse table/entity reference on learn.microsoft.com.
 
 from __future__ import annotations
 
-from d365local.dataverse.metadata import AttributeDefinition as A
-from d365local.dataverse.metadata import AttributeType as T
-from d365local.dataverse.metadata import Catalog, EntityDefinition, Option
+from d365local.dataverse.schema.metadata import AttributeDefinition as A
+from d365local.dataverse.schema.metadata import AttributeType as T
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, Option
 
 ACTIVE_INACTIVE = (Option(0, "Active"), Option(1, "Inactive"))
 ACTIVE_INACTIVE_STATUS = (Option(1, "Active"), Option(2, "Inactive"))

@@ -13,12 +13,12 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
+from d365local.dataverse.domain.model import Organization
+from d365local.dataverse.domain.security import Permissions
+from d365local.dataverse.domain.signing_keys import KeySet
+from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.domain.token_validation import Audience, Caller, bearer_token, validate
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.model import Organization
-from d365local.dataverse.security import Permissions
-from d365local.dataverse.signing_keys import KeySet
-from d365local.dataverse.storage import SecurityStore
-from d365local.dataverse.token_validation import Audience, Caller, bearer_token, validate
 
 VALIDATED_TTL = 300.0
 MAX_VALIDATED = 10_000

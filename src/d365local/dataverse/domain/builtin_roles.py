@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from d365local.dataverse.metadata import Catalog
-from d365local.dataverse.model import BASIC_USER, SYSTEM_ADMINISTRATOR, Access, Depth, RolePrivilege, privilege_name
+from d365local.dataverse.domain.model import (
+    BASIC_USER,
+    SYSTEM_ADMINISTRATOR,
+    Access,
+    Depth,
+    RolePrivilege,
+    privilege_name,
+)
+from d365local.dataverse.schema.metadata import Catalog
 
 BUSINESS_TABLES = ("account", "contact", "lead", "opportunity", "task")
 DIRECTORY_TABLES = ("systemuser", "businessunit", "team", "role")

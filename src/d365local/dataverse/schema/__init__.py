@@ -1,0 +1,1 @@
+"""The tables and columns a Dataverse organization has (what ``EntityDefinitions`` describe): the lowest layer."""
