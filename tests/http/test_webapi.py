@@ -1143,3 +1143,17 @@ def test_requests_without_a_token_are_401(webapi: WebApiEnv) -> None:
     assert response.headers["WWW-Authenticate"] == (
         f"Bearer authorization_uri={BASE_URL}/{webapi.tenant.id}/oauth2/authorize, resource_id={BASE_URL}/"
     )
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_bad_select_on_a_write_fails_before_anything_is_written(webapi: WebApiEnv, method: str) -> None:
+    """Query options shape the reply, and are checked before the write: an unknown $select must not leave a record."""
+    record_id = new_id()
+    path = "accounts" if method == "POST" else f"accounts({record_id})"
+    body = {"name": "must not exist"} | ({"accountid": record_id} if method == "POST" else {})
+    response = webapi.send(
+        method, f"{path}?$select=nosuchcolumn", json_body=body, headers={"Prefer": "return=representation"}
+    )
+    dataverse_error(response, 400, "0x80060888")
+    assert webapi.rows("accounts?$select=name&$filter=name eq 'must not exist'") == []
+    dataverse_error(webapi.get(f"accounts({record_id})"), 404, "0x80040217")

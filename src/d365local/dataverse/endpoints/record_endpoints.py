@@ -129,9 +129,10 @@ class RecordEndpoints:
         entity: EntityDefinition,
         content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> WebResponse:
+        response = self._response_options(request, entity)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=True)
         row = self._records.create(caller, entity, body, content_ids=content_ids)
-        return self._written(request, caller, entity, row, status_with_body=201)
+        return self._written(request, caller, entity, row, response, status_with_body=201)
 
     def _collection_action(
         self,
@@ -208,6 +209,7 @@ class RecordEndpoints:
         key: Segment,
         content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> WebResponse:
+        response = self._response_options(request, entity)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=False)
         if_none_match = request.header("if-none-match")
         if if_none_match is not None and if_none_match.strip().lower() == "null":
@@ -221,7 +223,15 @@ class RecordEndpoints:
             if_none_match=if_none_match,
             content_ids=content_ids,
         )
-        return self._written(request, caller, entity, saved.row, status_with_body=201 if saved.created else 200)
+        return self._written(
+            request, caller, entity, saved.row, response, status_with_body=201 if saved.created else 200
+        )
+
+    def _response_options(self, request: WebRequest, entity: EntityDefinition) -> tuple[QueryOptions, Preferences]:
+        """The query options and preferences that shape a write's reply, validated (names included) up front."""
+        options = query_options(request)
+        self._check_names(entity, options)
+        return options, preferences(request)
 
     def _written(
         self,
@@ -229,13 +239,13 @@ class RecordEndpoints:
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         row: Row,
+        response: tuple[QueryOptions, Preferences],
         *,
         status_with_body: int,
     ) -> WebResponse:
-        prefs = preferences(request)
+        options, prefs = response
         location = f"{request.base_url}/{entity.entity_set_name}({row[entity.primary_id]})"
         if prefs.return_representation:
-            options = query_options(request)
             document = {"@odata.context": _context(request, entity, options.select, single=True)}
             document |= self._render(caller, entity, row, options, prefs)
             return json_response(
