@@ -1157,3 +1157,9 @@ def test_a_bad_select_on_a_write_fails_before_anything_is_written(webapi: WebApi
     dataverse_error(response, 400, "0x80060888")
     assert webapi.rows("accounts?$select=name&$filter=name eq 'must not exist'") == []
     dataverse_error(webapi.get(f"accounts({record_id})"), 404, "0x80040217")
+
+
+def test_a_content_id_reference_outside_a_batch_refers_to_nothing(webapi: WebApiEnv) -> None:
+    body = {"lastname": "x", "parentcustomerid_account@odata.bind": "$1"}
+    message = dataverse_error(webapi.send("POST", "contacts", json_body=body), 400, "0x80040203")
+    assert message == "Content-ID Reference: '$1' does not exist in the batch context."

@@ -167,10 +167,9 @@ class Records:
         *,
         record_id: str | None = None,
         key_values: Mapping[str, Any] | None = None,
-        content_ids: Mapping[str, tuple[str, str]] | None = None,
     ) -> Row:
         caller.permissions.grant(Access.CREATE, entity)
-        values = self._new_row(caller, entity, body, record_id, key_values, content_ids)
+        values = self._new_row(caller, entity, body, record_id, key_values)
         self._store.insert(entity, caller.organization.id, values)
         created = self._store.fetch(entity, caller.organization.id, values[entity.primary_id])
         assert created is not None
@@ -181,7 +180,7 @@ class Records:
     ) -> list[str]:
         """CreateMultiple: every row validated first, then one insert for all (the caller's transaction decides)."""
         caller.permissions.grant(Access.CREATE, entity)
-        rows = [self._new_row(caller, entity, body, None, None, None) for body in bodies]
+        rows = [self._new_row(caller, entity, body, None, None) for body in bodies]
         self._store.insert_many(entity, caller.organization.id, rows)
         return [str(row[entity.primary_id]) for row in rows]
 
@@ -192,13 +191,12 @@ class Records:
         body: RecordBody,
         record_id: str | None,
         key_values: Mapping[str, Any] | None,
-        content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> dict[str, Any]:
         """A new record's columns: the body's, the lookups it binds, system columns, defaults."""
         values = dict(body.values)
         values.update(key_values or {})
         identifier = record_id or values.pop(entity.primary_id, None) or self._new_id()
-        values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        values.update(self._bindings(caller, entity, body.bindings))
         self._check_application_id(caller, entity, values, str(identifier))
         if values.get("ownerid") is not None and str(values["ownerid"]).lower() != caller.user_id.lower():
             caller.permissions.grant(Access.ASSIGN, entity)  # creating a record for another owner assigns it
@@ -224,7 +222,6 @@ class Records:
         *,
         if_match: str | None = None,
         if_none_match: str | None = None,
-        content_ids: Mapping[str, tuple[str, str]] | None = None,
     ) -> Saved:
         """PATCH: update, or create when the record is missing (upsert) unless ``If-Match`` forbids it."""
         existing = self.locate(caller, entity, key)
@@ -235,7 +232,7 @@ class Records:
                 raise DataverseError(errors.RECORD_NOT_FOUND, entity=entity.logical_name, id=self._key_description(key))
             record_id = str(key.guid) if key.guid is not None else None
             key_values = {name: value for name, value in key.named} if key.guid is None else None
-            row = self.create(caller, entity, body, record_id=record_id, key_values=key_values, content_ids=content_ids)
+            row = self.create(caller, entity, body, record_id=record_id, key_values=key_values)
             return Saved(row, created=True)
         caller.permissions.grant_on(Access.WRITE, entity, existing)
         if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
@@ -244,7 +241,7 @@ class Records:
         values.pop(entity.primary_id, None)
         if _appends(body.bindings):
             caller.permissions.grant_on(Access.APPEND, entity, existing)
-        values.update(self._bindings(caller, entity, body.bindings, content_ids or {}))
+        values.update(self._bindings(caller, entity, body.bindings))
         self._check_application_id(caller, entity, values, str(existing[entity.primary_id]))
         if "ownerid" in values and str(values["ownerid"] or "").lower() != str(existing.get("ownerid") or "").lower():
             caller.permissions.grant_on(Access.ASSIGN, entity, existing)  # a new owner is an Assign, as in Dataverse
@@ -281,7 +278,6 @@ class Records:
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         bindings: tuple[Binding, ...],
-        content_ids: Mapping[str, tuple[str, str]],
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if _appends(bindings):
@@ -290,13 +286,6 @@ class Records:
             lookup = entity.attribute(binding.lookup)
             assert lookup is not None
             target_name, target_id = binding.target, binding.record_id
-            if binding.content_id is not None:
-                if binding.content_id not in content_ids:
-                    raise DataverseError(
-                        errors.INVALID_ARGUMENT,
-                        detail=f"Content-ID Reference: '${binding.content_id}' does not exist in the batch context.",
-                    )
-                target_name, target_id = content_ids[binding.content_id]
             if not target_name and target_id is None and not binding.key:
                 values[lookup.logical_name] = None  # an explicit null bind clears the lookup
                 if len(lookup.targets) > 1:

@@ -1,14 +1,17 @@
 """``POST $batch``: run each part through the same Web API path; change sets all-or-nothing.
 
 Content-IDs of change-set creates can be referenced later as ``$n`` — as a request URL (``PATCH $1``) or in
-``@odata.bind`` values. Without ``Prefer: odata.continue-on-error`` the first failure stops the batch and the
+``@odata.bind`` values. The batch replaces each reference by the record's URL before the part runs, so nothing
+below it knows about Content-IDs. Without ``Prefer: odata.continue-on-error`` the first failure stops the batch and the
 top-level status is 400 (docs/reference/dataverse.md, "Batch requests").
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from d365local.dataverse import errors
@@ -27,8 +30,8 @@ from d365local.dataverse.odata.batch import (
 from d365local.dataverse.odata.query_options import parse_prefer
 from d365local.dataverse.schema.metadata import Catalog
 
-if TYPE_CHECKING:
-    from d365local.dataverse.endpoints.webapi import WebApi
+Dispatch = Callable[[WebRequest, AuthorizedCaller], WebResponse]
+"""How one part runs: the Web API's own request handling."""
 
 _API_PREFIX = re.compile(r"^.*?/api/data/v9\.\d/")
 _ENTITY_ID = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)\(([0-9a-fA-F-]{36})\)$")
@@ -42,8 +45,8 @@ class _RollBack(Exception):  # noqa: N818 - control flow, not an error
 
 
 class BatchEndpoint:
-    def __init__(self, webapi: WebApi, records: Records, catalog: Catalog) -> None:
-        self._webapi = webapi
+    def __init__(self, dispatch: Dispatch, records: Records, catalog: Catalog) -> None:
+        self._dispatch = dispatch
         self._records = records
         self._catalog = catalog
 
@@ -111,14 +114,24 @@ class BatchEndpoint:
         if path.split("/", 1)[0].split("?", 1)[0] == "$batch":
             error = DataverseError(errors.INVALID_ARGUMENT, detail="A $batch request cannot contain another $batch.")
             return _part(error_response(error), operation.content_id)
-        inner = WebRequest(operation.method, path, query, operation.headers, operation.body, request.base_url)
-        response = self._webapi.handle(inner, caller, content_ids)
+        body = _bound_references(operation.body, self._references(content_ids, request.base_url))
+        inner = WebRequest(operation.method, path, query, operation.headers, body, request.base_url)
+        response = self._dispatch(inner, caller)
         if operation.content_id is not None and response.status < 300:
             created = _ENTITY_ID.search(response.headers.get("OData-EntityId", ""))
             entity = self._catalog.by_entity_set(created.group(1)) if created else None
             if created and entity:
                 content_ids[operation.content_id] = (entity.logical_name, created.group(2))
         return _part(response, operation.content_id)
+
+    def _references(self, content_ids: dict[str, tuple[str, str]], base_url: str) -> dict[str, str]:
+        """``$n`` → the record URL it stands for."""
+        urls: dict[str, str] = {}
+        for content_id, (table, record_id) in content_ids.items():
+            entity = self._catalog.by_logical_name(table)
+            if entity is not None:
+                urls[f"${content_id}"] = f"{base_url}/{entity.entity_set_name}({record_id})"
+        return urls
 
     def _resolve(self, url: str, content_ids: dict[str, tuple[str, str]]) -> tuple[str, str]:
         """An inner URL (absolute, relative or ``$n``) → (decoded path after /api/data/v9.x/, raw query)."""
@@ -143,3 +156,28 @@ class BatchEndpoint:
 
 def _part(response: WebResponse, content_id: str | None) -> BatchResponsePart:
     return BatchResponsePart(response.status, {"OData-Version": "4.0", **response.headers}, response.body, content_id)
+
+
+def _bound_references(body: bytes, references: dict[str, str]) -> bytes:
+    """A JSON body whose ``…@odata.bind`` values that are ``$n`` point at the records those parts created (unknown
+    references are left for the payload parser to refuse; a body that is not JSON is left as it is)."""
+    if not references or b"@odata.bind" not in body:
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+
+    def bind(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: references.get(item.strip(), item)
+                if key.endswith("@odata.bind") and isinstance(item, str)
+                else bind(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [bind(item) for item in value]
+        return value
+
+    return json.dumps(bind(document)).encode()

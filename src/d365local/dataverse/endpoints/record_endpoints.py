@@ -73,7 +73,6 @@ class RecordEndpoints:
         request: WebRequest,
         caller: AuthorizedCaller,
         segments: tuple[Segment, ...],
-        content_ids: Mapping[str, tuple[str, str]] | None = None,
     ) -> WebResponse:
         first = segments[0]
         entity = self._catalog.by_entity_set(first.name)
@@ -84,17 +83,17 @@ class RecordEndpoints:
             if method == "GET":
                 return self.query(request, caller, entity)
             if method == "POST":
-                return self.create(request, caller, entity, content_ids)
+                return self.create(request, caller, entity)
         elif len(segments) == 1:
             if method == "GET":
                 return self.retrieve(request, caller, entity, first)
             if method == "PATCH":
-                return self.update(request, caller, entity, first, content_ids)
+                return self.update(request, caller, entity, first)
             if method == "DELETE":
                 self._records.delete(caller, entity, first, if_match=request.header("if-match"))
                 return WebResponse(204)
         elif len(segments) == 2 and not first.has_key:
-            return self._collection_action(request, caller, entity, segments[1], content_ids)
+            return self._collection_action(request, caller, entity, segments[1])
         elif len(segments) == 2:
             return self._property(request, caller, entity, first, segments[1].name)
         allowed = {"GET", "POST", "PATCH", "DELETE", "PUT"}
@@ -127,11 +126,10 @@ class RecordEndpoints:
         request: WebRequest,
         caller: AuthorizedCaller,
         entity: EntityDefinition,
-        content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> WebResponse:
         response = self._response_options(request, entity)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=True)
-        row = self._records.create(caller, entity, body, content_ids=content_ids)
+        row = self._records.create(caller, entity, body)
         return self._written(request, caller, entity, row, response, status_with_body=201)
 
     def _collection_action(
@@ -140,7 +138,6 @@ class RecordEndpoints:
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         action: Segment,
-        content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> WebResponse:
         if action.name == "$count" and request.method == "GET":
             counted = replace(query_options(request), count=True)
@@ -207,7 +204,6 @@ class RecordEndpoints:
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         key: Segment,
-        content_ids: Mapping[str, tuple[str, str]] | None,
     ) -> WebResponse:
         response = self._response_options(request, entity)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=False)
@@ -221,7 +217,6 @@ class RecordEndpoints:
             body,
             if_match=request.header("if-match"),
             if_none_match=if_none_match,
-            content_ids=content_ids,
         )
         return self._written(
             request, caller, entity, saved.row, response, status_with_body=201 if saved.created else 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from d365local.clock import Clock
@@ -30,23 +29,19 @@ class WebApi:
         self._records = records
         self._record_endpoints = RecordEndpoints(records, catalog)
         self._metadata = MetadataEndpoints(catalog)
-        self._batch = BatchEndpoint(self, records, catalog)
+        self._batch = BatchEndpoint(self.handle, records, catalog)
         self._role_association = RoleAssociation(security, catalog)
         self._csdl = csdl_document(catalog)
 
-    def handle(
-        self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None = None
-    ) -> WebResponse:
+    def handle(self, request: WebRequest, caller: AuthorizedCaller) -> WebResponse:
         try:
-            return self._dispatch(request, caller, content_ids)
+            return self._dispatch(request, caller)
         except DataverseError as exc:
             return error_response(exc)
         except RecursionError:
             return error_response(DataverseError(errors.QUERY_INVALID, detail="The request is nested too deeply."))
 
-    def _dispatch(
-        self, request: WebRequest, caller: AuthorizedCaller, content_ids: Mapping[str, tuple[str, str]] | None
-    ) -> WebResponse:
+    def _dispatch(self, request: WebRequest, caller: AuthorizedCaller) -> WebResponse:
         try:
             segments = parse_resource_path(request.path)
         except PathSyntaxError as exc:
@@ -70,7 +65,7 @@ class WebApi:
             return self._bulk_delete(request, caller)
         if first in ("CreateEntities", "RetrieveMetadataChanges"):
             raise DataverseError(errors.NOT_SUPPORTED, feature=f"The {first} message")
-        return self._record_endpoints.handle(request, caller, segments, content_ids)
+        return self._record_endpoints.handle(request, caller, segments)
 
     def _service_document(self, request: WebRequest) -> WebResponse:
         value = [

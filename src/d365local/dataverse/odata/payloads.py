@@ -32,13 +32,12 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclass(frozen=True)
 class Binding:
-    """A lookup set through ``x@odata.bind``: the target table and the target's id, alternate key or ``$n``."""
+    """A lookup set through ``x@odata.bind``: the target table and the target's id or alternate key."""
 
     lookup: str
     target: str
     record_id: str | None = None
     key: tuple[tuple[str, KeyValue], ...] = ()
-    content_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,8 +173,11 @@ def _binding(entity: EntityDefinition, catalog: Catalog, navigation: str, value:
         raise _payload(entity, f"'{navigation}@odata.bind' takes a record URL such as \"/accounts(<id>)\".")
     content = _CONTENT_ID.match(value.strip())
     if content:
-        target = target_hint or (lookup.targets[0] if len(lookup.targets) == 1 else "")
-        return Binding(lookup_name, target, content_id=content.group(1))
+        # $batch replaces the references it knows before the request runs: what is left refers to nothing.
+        raise DataverseError(
+            errors.INVALID_ARGUMENT,
+            detail=f"Content-ID Reference: '${content.group(1)}' does not exist in the batch context.",
+        )
     path = urlsplit(value.strip()).path if "://" in value else value.strip()
     path = re.sub(r"^(?:.*?/api/data/v9\.\d/|/)", "", path)
     try:

@@ -37,19 +37,46 @@ class AttributeType(Enum):
     LOOKUP = "Lookup"
     OWNER = "Owner"
     CUSTOMER = "Customer"
+    MULTISELECTPICKLIST = "MultiSelectPicklist"
+    ENTITYNAME = "EntityName"
+    VIRTUAL = "Virtual"
+    IMAGE = "Image"
+    FILE = "File"
+    PARTYLIST = "PartyList"
+    MANAGEDPROPERTY = "ManagedProperty"
 
     @property
     def metadata_type(self) -> str:
-        """The ``#Microsoft.Dynamics.CRM.<X>AttributeMetadata`` stem of this type."""
+        """The ``#Microsoft.Dynamics.CRM.<X>AttributeMetadata`` stem of this type (empty for Virtual: the base
+        ``AttributeMetadata``)."""
         return _METADATA_TYPES[self]
 
     @property
+    def attribute_type(self) -> str:
+        """``AttributeType`` as the metadata Web API reports it: ``Virtual`` for MultiSelectPicklist, Image and File
+        columns, whose real kind only ``AttributeTypeName`` tells."""
+        return "Virtual" if self in _VIRTUAL_KINDS else self.value
+
+    @property
+    def type_name(self) -> str:
+        """``AttributeTypeName.Value`` as the metadata Web API reports it (``StringType``, ``ImageType``…)."""
+        return _TYPE_NAMES.get(self, f"{self.value}Type")
+
+    @property
     def is_lookup(self) -> bool:
+        """A single-valued reference stored in the row (``_x_value``). PartyList is not one: its values are
+        ``activityparty`` rows, one per party, and it has no ``_x_value``."""
         return self in (AttributeType.LOOKUP, AttributeType.OWNER, AttributeType.CUSTOMER)
 
     @property
     def is_choice(self) -> bool:
+        """A single choice stored as one integer. MultiSelectPicklist is not one (several values, a string)."""
         return self in (AttributeType.PICKLIST, AttributeType.STATE, AttributeType.STATUS)
+
+    @property
+    def has_options(self) -> bool:
+        """Whether the column carries an option set (choices, multi-select choices, the two Boolean labels)."""
+        return self.is_choice or self in (AttributeType.MULTISELECTPICKLIST, AttributeType.BOOLEAN)
 
 
 _METADATA_TYPES = {
@@ -69,13 +96,34 @@ _METADATA_TYPES = {
     AttributeType.LOOKUP: "Lookup",
     AttributeType.OWNER: "Lookup",
     AttributeType.CUSTOMER: "Lookup",
+    AttributeType.MULTISELECTPICKLIST: "MultiSelectPicklist",
+    AttributeType.ENTITYNAME: "EntityName",
+    AttributeType.VIRTUAL: "",
+    AttributeType.IMAGE: "Image",
+    AttributeType.FILE: "File",
+    AttributeType.PARTYLIST: "Lookup",
+    AttributeType.MANAGEDPROPERTY: "ManagedProperty",
 }
+_VIRTUAL_KINDS = (AttributeType.MULTISELECTPICKLIST, AttributeType.IMAGE, AttributeType.FILE)
+_TYPE_NAMES = {
+    AttributeType.UNIQUEIDENTIFIER: "UniqueidentifierType",
+    AttributeType.OWNER: "OwnerType",
+    AttributeType.CUSTOMER: "CustomerType",
+}
+REQUIRED_LEVELS = ("None", "SystemRequired", "ApplicationRequired", "Recommended")
+DATE_BEHAVIORS = ("UserLocal", "DateOnly", "TimeZoneIndependent")
 
 
 @dataclass(frozen=True)
 class Option:
     value: int
     label: str
+    state: int | None = None
+    """For a Status option: the State value it belongs to (statuscode 2 "Inactive" → statecode 1)."""
+    default_status: int | None = None
+    """For a State option: the Status value a record gets when it enters this state."""
+    invariant_name: str | None = None
+    """For a State option: its language-independent name (``Active``, ``Inactive``…)."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +147,52 @@ class AttributeDefinition:
     precision: int | None = None
     writable: bool = True
     """False for system columns the server maintains (createdon, versionnumber…)."""
+    schema_name: str = ""
+    """Empty: the logical name with its first letter capitalized."""
+    format: str | None = None
+    """String: Text, Email, Url, Phone, TextArea, PhoneticGuide, TickerSymbol, VersionNumber; Memo: Text, TextArea,
+    Email; Integer: None, Duration, TimeZone, Locale; DateTime: DateOnly, DateAndTime."""
+    date_behavior: str | None = None
+    """DateTime only: UserLocal, DateOnly or TimeZoneIndependent. Empty: DateOnly when ``date_only``, else UserLocal;
+    ``date_only`` becomes true when this is DateOnly."""
+    required_level: str = ""
+    """None, SystemRequired, ApplicationRequired or Recommended. Empty: ApplicationRequired when ``required``."""
+    valid_for_create: bool | None = None
+    """None: derived from ``writable`` (the primary id is always valid for create); read it as
+    ``is_valid_for_create``."""
+    valid_for_update: bool | None = None
+    """None: derived from ``writable`` (never the primary id); read it as ``is_valid_for_update``."""
+    valid_for_read: bool = True
+    default_value: bool | int | None = None
+    """A Boolean column's default (a bool) or a choice column's default option value."""
+    attribute_of: str | None = None
+    """The column this one belongs to (``createdbyname`` → ``createdby``, ``owneridtype`` → ``ownerid``)."""
+    precision_source: int | None = None
+    """Money: where the precision comes from (0 the column's Precision, 1 the organization's pricing decimal
+    precision, 2 the record's currency)."""
+
+    def __post_init__(self) -> None:
+        if not self.schema_name:
+            object.__setattr__(self, "schema_name", self.logical_name[:1].upper() + self.logical_name[1:])
+        if not self.required_level:
+            object.__setattr__(self, "required_level", "ApplicationRequired" if self.required else "None")
+        if self.type is AttributeType.DATETIME:
+            if self.date_behavior is None:
+                object.__setattr__(self, "date_behavior", "DateOnly" if self.date_only else "UserLocal")
+            elif self.date_behavior == "DateOnly":
+                object.__setattr__(self, "date_only", True)
+        if self.valid_for_create is None:
+            object.__setattr__(self, "valid_for_create", self.writable or self.is_primary_id)
+        if self.valid_for_update is None:
+            object.__setattr__(self, "valid_for_update", self.writable and not self.is_primary_id)
 
     @property
-    def schema_name(self) -> str:
-        return self.logical_name[:1].upper() + self.logical_name[1:]
+    def is_valid_for_create(self) -> bool:
+        return self.valid_for_create is True
+
+    @property
+    def is_valid_for_update(self) -> bool:
+        return self.valid_for_update is True
 
     @property
     def type_column(self) -> str:
@@ -128,11 +218,54 @@ class RelationshipDefinition:
     referencing_attribute: str
     referenced_navigation: str
     """Collection-valued navigation property on the referenced table (e.g. ``contact_customer_accounts``)."""
+    referencing_navigation_name: str = ""
+    """Single-valued navigation property on the referencing table when Dataverse names it differently from the
+    lookup (``parentcustomerid_account``, ``regardingobjectid_account_task``); empty: the lookup's own name."""
+    cascade: CascadeConfiguration | None = None
+    """What a change to the referenced row does to the referencing rows; None: Dataverse's defaults."""
 
     @property
     def referencing_navigation(self) -> str:
-        """Single-valued navigation property on the referencing table: the lookup's own name."""
-        return self.referencing_attribute
+        """Single-valued navigation property on the referencing table: the lookup's own name unless named."""
+        return self.referencing_navigation_name or self.referencing_attribute
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(referenced table, referencing table, lookup): at most one relationship per lookup target."""
+        return (self.referenced_entity, self.referencing_entity, self.referencing_attribute)
+
+
+@dataclass(frozen=True)
+class CascadeConfiguration:
+    """A 1:N relationship's cascade behaviours (Cascade, Active, UserOwned, NoCascade, RemoveLink, Restrict)."""
+
+    assign: str = "NoCascade"
+    delete: str = "RemoveLink"
+    merge: str = "NoCascade"
+    reparent: str = "NoCascade"
+    share: str = "NoCascade"
+    unshare: str = "NoCascade"
+
+
+@dataclass(frozen=True)
+class ManyToManyDefinition:
+    """A many-to-many relationship: rows of ``entity1`` and ``entity2`` linked through an intersect table."""
+
+    schema_name: str
+    intersect_entity: str
+    entity1: str
+    entity2: str
+    entity1_navigation: str
+    """Collection-valued navigation property on ``entity1`` (its rows' related ``entity2`` rows)."""
+    entity2_navigation: str
+    """Collection-valued navigation property on ``entity2``."""
+
+    def navigation_from(self, entity: str) -> str | None:
+        """The navigation property on ``entity``, or None when the relationship does not involve it (for a
+        relationship of a table with itself: ``entity1``'s)."""
+        if entity == self.entity1:
+            return self.entity1_navigation
+        return self.entity2_navigation if entity == self.entity2 else None
 
 
 @dataclass(frozen=True)
@@ -153,14 +286,14 @@ class EntityDefinition:
     privilege_table: str = ""
     """The table's part of its privilege names when it is not the schema name: ``User`` for ``systemuser``
     (``prvReadUser``), ``BusinessUnit`` for ``businessunit``."""
+    schema_name: str = ""
+    """Dataverse's SchemaName (``SystemUser``, ``BusinessUnit``); empty: the logical name capitalized."""
     _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.schema_name:
+            object.__setattr__(self, "schema_name", self.logical_name[:1].upper() + self.logical_name[1:])
         self._by_name.update({a.logical_name: a for a in self.attributes})
-
-    @property
-    def schema_name(self) -> str:
-        return self.logical_name[:1].upper() + self.logical_name[1:]
 
     @property
     def privilege_stem(self) -> str:
@@ -179,13 +312,32 @@ class EntityDefinition:
 
 
 class Catalog:
-    """All tables of an organization, by logical name and by entity set name."""
+    """All tables of an organization, by logical name and by entity set name, and the relationships between them.
 
-    def __init__(self, entities: Iterable[EntityDefinition]) -> None:
+    ``relationships`` are the 1:N relationships given (those whose two tables are in the catalog), then one derived
+    relationship for every other lookup target in the catalog, so a given relationship's names win over derived ones.
+    """
+
+    def __init__(
+        self,
+        entities: Iterable[EntityDefinition],
+        relationships: Iterable[RelationshipDefinition] = (),
+        many_to_many: Iterable[ManyToManyDefinition] = (),
+    ) -> None:
         self.entities = tuple(entities)
         self._by_logical = {e.logical_name: e for e in self.entities}
         self._by_set = {e.entity_set_name: e for e in self.entities}
-        self.relationships = tuple(self._relationships())
+        given = tuple(r for r in relationships if self._has(r.referenced_entity, r.referencing_entity))
+        covered = {r.key for r in given}
+        self.relationships = given + tuple(r for r in self._relationships() if r.key not in covered)
+        self.many_to_many_relationships = tuple(r for r in many_to_many if self._has(r.entity1, r.entity2))
+
+    def _has(self, *names: str) -> bool:
+        return all(name in self._by_logical for name in names)
+
+    def many_to_many(self, entity: str) -> tuple[ManyToManyDefinition, ...]:
+        """The N:N relationships ``entity`` takes part in."""
+        return tuple(r for r in self.many_to_many_relationships if entity in (r.entity1, r.entity2))
 
     def by_logical_name(self, name: str) -> EntityDefinition | None:
         return self._by_logical.get(name)
