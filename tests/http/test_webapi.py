@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+import sqlalchemy
 
 from d365local.dataverse.domain.service_protection import Limits
 from tests.http.webapi_fixtures import (
@@ -1163,3 +1164,49 @@ def test_a_content_id_reference_outside_a_batch_refers_to_nothing(webapi: WebApi
     body = {"lastname": "x", "parentcustomerid_account@odata.bind": "$1"}
     message = dataverse_error(webapi.send("POST", "contacts", json_body=body), 400, "0x80040203")
     assert message == "Content-ID Reference: '$1' does not exist in the batch context."
+
+
+def test_expand_costs_one_query_per_level_not_per_row(webapi: WebApiEnv) -> None:
+    """A page of 40 accounts, each with a primary contact and two child contacts: expanding adds one SQL statement
+    per expanded navigation and level, however many rows the page has."""
+    for n in range(40):
+        contact = webapi.create("contacts", lastname=f"primary {n}")
+        account = webapi.create(
+            "accounts", name=f"expand {n:02}", **{"primarycontactid@odata.bind": f"/contacts({contact})"}
+        )
+        for child in range(2):
+            webapi.create(
+                "contacts",
+                lastname=f"child {n}.{child}",
+                **{"parentcustomerid_account@odata.bind": f"/accounts({account})"},
+            )
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statement = str(args[2])
+        if statement.startswith("SELECT") and "FROM dv_" in statement:  # record reads, not the caches' checks
+            statements.append(statement)
+
+    def run(query: str) -> list[dict[str, Any]]:
+        statements.clear()
+        sqlalchemy.event.listen(webapi.engine, "before_cursor_execute", count)
+        try:
+            return webapi.rows(query)
+        finally:
+            sqlalchemy.event.remove(webapi.engine, "before_cursor_execute", count)
+
+    page = "accounts?$select=name&$filter=startswith(name,'expand')&$orderby=name"
+    plain = run(page)
+    assert len(statements) == 1, statements
+    single = run(page + "&$expand=primarycontactid($select=lastname)")
+    assert len(statements) == 2, statements
+    assert [r["primarycontactid"]["lastname"] for r in single] == [f"primary {n}" for n in range(40)]
+    nested = run(
+        page + "&$expand=contact_customer_accounts($select=lastname;$orderby=lastname desc;"
+        "$expand=parentcustomerid_account($select=name))"
+    )
+    assert len(statements) == 3, statements
+    assert len(plain) == len(nested) == 40
+    first = nested[0]["contact_customer_accounts"]
+    assert [c["lastname"] for c in first] == ["child 0.1", "child 0.0"]
+    assert {c["parentcustomerid_account"]["name"] for c in first} == {"expand 00"}

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from d365local.app import AppOptions, create_app
@@ -44,6 +45,7 @@ class WebApiEnv:
     app: Application
     token: str
     directory: DirectoryAdmin
+    engine: Engine
 
     def send(
         self,
@@ -148,7 +150,9 @@ def webapi_env(
                 },
             )
             assert response.status_code == 200, response.text
-            yield WebApiEnv(client, clock, dataverse, tenant, app, response.json()["access_token"], admin)
+            yield WebApiEnv(
+                client, clock, dataverse, tenant, app, response.json()["access_token"], admin, database.engine
+            )
     finally:
         database.close()
 

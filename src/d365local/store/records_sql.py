@@ -199,6 +199,9 @@ class SqlRecordStore:
                 dt.datetime.fromtimestamp(query.now, dt.UTC).replace(tzinfo=None),
             )
             conditions.append(compile_filter(query.filter, entity, context))
+        if query.within is not None:
+            column, values = query.within
+            conditions.append(table.c[column].in_(sorted(values)))
         grant = query.grant
         if grant is not None and grant.depth is not Depth.GLOBAL:
             reach = _reach(table, grant, Ownership.of(entity))

@@ -68,6 +68,8 @@ class RecordQuery:
     user_id: str = ""
     business_unit_id: str = ""
     now: float = 0.0
+    within: tuple[str, frozenset[str]] | None = None
+    """(column, values): only rows whose column holds one of the values — a page's related rows in one query."""
 
 
 class RecordStore(Protocol):

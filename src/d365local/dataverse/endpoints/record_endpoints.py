@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote
@@ -192,7 +192,7 @@ class RecordEndpoints:
         prefs = preferences(request)
         row = self._records.retrieve(caller, entity, key)
         document = {"@odata.context": _context(request, entity, options.select, single=True)}
-        document |= self._render(caller, entity, row, options, prefs)
+        document |= self._render_all(caller, entity, [row], options, prefs)[0]
         etag = document.get("@odata.etag")
         if request.header("if-none-match") == etag and not options.expand and not prefs.annotations:
             return WebResponse(304)
@@ -242,7 +242,7 @@ class RecordEndpoints:
         location = f"{request.base_url}/{entity.entity_set_name}({row[entity.primary_id]})"
         if prefs.return_representation:
             document = {"@odata.context": _context(request, entity, options.select, single=True)}
-            document |= self._render(caller, entity, row, options, prefs)
+            document |= self._render_all(caller, entity, [row], options, prefs)[0]
             return json_response(
                 document, status=status_with_body, headers={"Preference-Applied": "return=representation"}
             )
@@ -335,7 +335,7 @@ class RecordEndpoints:
                 caller, target, Segment(target.entity_set_name, guid=uuid.UUID(str(target_id)))
             )
             document = {"@odata.context": _context(request, target, options.select, single=True)}
-            return json_response(document | self._render(caller, target, related, options, prefs))
+            return json_response(document | self._render_all(caller, target, [related], options, prefs)[0])
         rows = self._records.related(caller, target, column, str(row[entity.primary_id]), options)
         value = self._render_all(caller, target, rows, options, prefs)
         return json_response({"@odata.context": _context(request, target, options.select), "value": value})
@@ -348,49 +348,58 @@ class RecordEndpoints:
         options: QueryOptions,
         prefs: Preferences,
     ) -> list[dict[str, Any]]:
-        """Rows of one page: their lookups' names are read in one query per target table, not per row."""
+        """Rows as the Web API shows them. Whatever they need from elsewhere is read for all of them at once: the
+        lookups' names in one query per target table, each ``$expand`` in one query per level (not per row)."""
         names = self._records.lookup_names(caller, entity, rows, options.select) if prefs.wants(FORMATTED) else {}
-        return [self._render(caller, entity, row, options, prefs, names) for row in rows]
+        expansions = {
+            expand.navigation: self._expand_all(caller, entity, rows, expand, prefs) for expand in options.expand
+        }
+        documents = []
+        for row in rows:
+            document = render_record(entity, row, select=options.select, preferences=prefs, lookup_names=names)
+            row_id = str(row[entity.primary_id]).lower()
+            for navigation, (values, empty) in expansions.items():
+                document[navigation] = values.get(row_id, empty)
+            documents.append(document)
+        return documents
 
-    def _render(
+    def _expand_all(
         self,
         caller: AuthorizedCaller,
         entity: EntityDefinition,
-        row: Row,
-        options: QueryOptions,
+        rows: Sequence[Row],
+        expand: Expand,
         prefs: Preferences,
-        lookup_names: Mapping[tuple[str, str], str] | None = None,
-    ) -> dict[str, Any]:
-        if lookup_names is None and prefs.wants(FORMATTED):
-            lookup_names = self._records.lookup_names(caller, entity, [row], options.select)
-        document = render_record(entity, row, select=options.select, preferences=prefs, lookup_names=lookup_names)
-        for expand in options.expand:
-            document[expand.navigation] = self._expanded(caller, entity, row, expand, prefs)
-        return document
-
-    def _expanded(
-        self, caller: AuthorizedCaller, entity: EntityDefinition, row: Row, expand: Expand, prefs: Preferences
-    ) -> Any:
+    ) -> tuple[dict[str, Any], Any]:
+        """(row id → what ``expand`` shows for that row, what it shows for a row with nothing related)."""
         navigation = self._navigation(entity, expand.navigation)
         if navigation is None:
             raise DataverseError(errors.PROPERTY_NOT_FOUND, name=expand.navigation[:100], entity=entity.logical_name)
         kind, target, column = navigation
         if kind == "single":
-            target_id = row.get(column)
-            lookup = entity.attribute(column)
-            if target_id is None or (
-                lookup is not None and len(lookup.targets) > 1 and row.get(lookup.type_column) != target.logical_name
-            ):
-                return None
             grant = caller.permissions.grant(Access.READ, target)
-            related = self._records.locate(
-                caller, target, Segment(target.entity_set_name, guid=uuid.UUID(str(target_id)))
-            )
-            if related is None or not grant.allows_row(target, related):
-                return None  # a related record beyond the caller's Read depth is not shown
-            return self._render(caller, target, related, expand.options, prefs)
-        rows = self._records.related(caller, target, column, str(row[entity.primary_id]), expand.options)
-        return self._render_all(caller, target, rows, expand.options, prefs)
+            lookup = entity.attribute(column)
+            wanted: dict[str, str] = {}
+            for row in rows:
+                target_id = row.get(column)
+                if target_id is None or (
+                    lookup is not None
+                    and len(lookup.targets) > 1
+                    and row.get(lookup.type_column) != target.logical_name
+                ):
+                    continue
+                wanted[str(row[entity.primary_id]).lower()] = str(target_id).lower()
+            found = self._records.fetch_many(caller, target, set(wanted.values()))
+            # a related record beyond the caller's Read depth is not shown
+            visible = [r for r in found if grant.allows_row(target, r)]
+            documents = self._render_all(caller, target, visible, expand.options, prefs)
+            by_id = {str(r[target.primary_id]).lower(): d for r, d in zip(visible, documents, strict=True)}
+            return {row_id: by_id.get(target_id) for row_id, target_id in wanted.items()}, None
+        parents = [str(row[entity.primary_id]) for row in rows]
+        groups = self._records.related_many(caller, target, column, parents, expand.options)
+        children = [child for group in groups.values() for child in group]
+        rendered = iter(self._render_all(caller, target, children, expand.options, prefs))
+        return {parent: [next(rendered) for _ in group] for parent, group in groups.items()}, []
 
 
 def _json(request: WebRequest, entity: EntityDefinition) -> Any:
