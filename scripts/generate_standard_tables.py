@@ -2,9 +2,9 @@
 """Writes ``src/d365local/dataverse/schema/standard_tables.json``: the standard Dataverse tables as shipped data.
 
 Development time only. It reads the facts extracted from Microsoft's published table/column reference (one JSON
-file per table, in the directory given on the command line, by default ``../shared/reference/tables`` beside the
-repository) and writes the product's own normalized format, which ``d365local.dataverse.schema.standard_tables``
-loads. The product never reads the facts directory.
+file per table, in the directory given on the command line; by default ``reference/tables`` in the ``shared``
+directory beside the repository, where CI keeps it) and writes the product's own normalized format, which
+``d365local.dataverse.schema.standard_tables`` loads. The product never reads the facts directory.
 
     .venv/bin/python scripts/generate_standard_tables.py [FACTS_DIR] [--output FILE] [--check]
 

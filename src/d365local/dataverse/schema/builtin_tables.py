@@ -12,6 +12,43 @@ from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, Optio
 
 ACTIVE_INACTIVE = (Option(0, "Active"), Option(1, "Inactive"))
 ACTIVE_INACTIVE_STATUS = (Option(1, "Active"), Option(2, "Inactive"))
+INDUSTRIES = (
+    "Accounting",
+    "Agriculture and Non-petrol Natural Resource Extraction",
+    "Broadcasting Printing and Publishing",
+    "Brokers",
+    "Building Supply Retail",
+    "Business Services",
+    "Consulting",
+    "Consumer Services",
+    "Design, Direction and Creative Management",
+    "Distributors, Dispatchers and Processors",
+    "Doctor's Offices and Clinics",
+    "Durable Manufacturing",
+    "Eating and Drinking Places",
+    "Entertainment Retail",
+    "Equipment Rental and Leasing",
+    "Financial",
+    "Food and Tobacco Processing",
+    "Inbound Capital Intensive Processing",
+    "Inbound Repair and Services",
+    "Insurance",
+    "Legal Services",
+    "Non-Durable Merchandise Retail",
+    "Outbound Consumer Service",
+    "Petrochemical Extraction and Distribution",
+    "Service Retail",
+    "SIG Affiliations",
+    "Social Services",
+    "Special Outbound Trade Contractors",
+    "Specialty Realty",
+    "Transportation",
+    "Utility Creation and Distribution",
+    "Vehicle Retail",
+    "Wholesale",
+)
+INDUSTRY_OPTIONS = tuple(Option(value, label) for value, label in enumerate(INDUSTRIES, 1))
+"""account.industrycode's options, values 1 to 33."""
 
 
 def _id(name: str, display: str) -> A:
@@ -34,8 +71,8 @@ def _lookup(name: str, display: str, *targets: str) -> A:
     return A(name, T.LOOKUP, display, targets=targets)
 
 
-def _money(name: str, display: str) -> A:
-    return A(name, T.MONEY, display, min_value=-922337203685477.0, max_value=922337203685477.0, precision=2)
+def _money(name: str, display: str, low: float = -922337203685477.0, high: float = 922337203685477.0) -> A:
+    return A(name, T.MONEY, display, min_value=low, max_value=high, precision=2)
 
 
 def _int(name: str, display: str, low: int = -2147483648, high: int = 2147483647) -> A:
@@ -49,7 +86,8 @@ def _system(*, owned: bool = True) -> tuple[A, ...]:
         A("modifiedon", T.DATETIME, "Modified On", writable=False),
         A("createdby", T.LOOKUP, "Created By", targets=("systemuser",), writable=False),
         A("modifiedby", T.LOOKUP, "Modified By", targets=("systemuser",), writable=False),
-        A("versionnumber", T.BIGINT, "Version Number", writable=False),
+        # Microsoft labels it "Version number" on the tables that are not user-owned.
+        A("versionnumber", T.BIGINT, "Version Number" if owned else "Version number", writable=False),
     )
     if owned:
         columns += (
@@ -78,19 +116,14 @@ ACCOUNT = EntityDefinition(
         _text("address1_city", "Address 1: City", 80),
         _text("address1_country", "Address 1: Country/Region", 80),
         _memo("description", "Description"),
-        _money("revenue", "Annual Revenue"),
+        _money("revenue", "Annual Revenue", 0, 100000000000000),
         _int("numberofemployees", "Number of Employees", 0, 1000000000),
         A("creditonhold", T.BOOLEAN, "Credit Hold", options=(Option(0, "No"), Option(1, "Yes"))),
-        A("industrycode", T.PICKLIST, "Industry", options=(
-            Option(1, "Accounting"), Option(2, "Agriculture and Non-petrol Natural Resource Extraction"),
-            Option(3, "Broadcasting Printing and Publishing"), Option(4, "Brokers"), Option(6, "Business Services"),
-            Option(7, "Consulting"), Option(8, "Consumer Services"), Option(10, "Durable Manufacturing"),
-            Option(12, "Financial"), Option(19, "Non-Durable Merchandise Retail"), Option(26, "Retail"),
-            Option(33, "Wholesale"),
-        )),
+        A("industrycode", T.PICKLIST, "Industry", options=INDUSTRY_OPTIONS),
         A("customertypecode", T.PICKLIST, "Relationship Type", options=(
             Option(1, "Competitor"), Option(2, "Consultant"), Option(3, "Customer"), Option(4, "Investor"),
-            Option(5, "Partner"), Option(11, "Prospect"), Option(12, "Other"),
+            Option(5, "Partner"), Option(6, "Influencer"), Option(7, "Press"), Option(8, "Prospect"),
+            Option(9, "Reseller"), Option(10, "Supplier"), Option(11, "Vendor"), Option(12, "Other"),
         )),
         _lookup("primarycontactid", "Primary Contact", "contact"),
         _lookup("parentaccountid", "Parent Account", "account"),
@@ -132,7 +165,7 @@ LEAD = EntityDefinition(
         _text("companyname", "Company Name", 100),
         _text("emailaddress1", "Email", 100),
         _text("telephone1", "Business Phone", 50),
-        _money("estimatedvalue", "Est. Value"),
+        _money("estimatedvalue", "Est. Value (deprecated)", 0, 1000000000),
         A("leadqualitycode", T.PICKLIST, "Rating", options=(Option(1, "Hot"), Option(2, "Warm"), Option(3, "Cold"))),
         A("leadsourcecode", T.PICKLIST, "Lead Source", options=(
             Option(1, "Advertisement"), Option(2, "Employee Referral"), Option(3, "External Referral"),
@@ -157,8 +190,8 @@ OPPORTUNITY = EntityDefinition(
     (
         _id("opportunityid", "Opportunity"),
         _name("name", "Topic", 300),
-        _money("estimatedvalue", "Est. Revenue"),
-        A("estimatedclosedate", T.DATETIME, "Est. Close Date", date_only=True),
+        _money("estimatedvalue", "Est. revenue", -1000000000000, 1000000000000),
+        A("estimatedclosedate", T.DATETIME, "Est. close date", date_only=True),
         _int("closeprobability", "Probability", 0, 100),
         _memo("description", "Description"),
         _lookup("parentaccountid", "Account", "account"),
@@ -178,7 +211,7 @@ TASK = EntityDefinition(
         _id("activityid", "Task"),
         _name("subject", "Subject", 200),
         _memo("description", "Description"),
-        A("scheduledend", T.DATETIME, "Due"),
+        A("scheduledend", T.DATETIME, "Due Date"),
         _int("percentcomplete", "Percent Complete", 0, 100),
         A("prioritycode", T.PICKLIST, "Priority", options=(Option(0, "Low"), Option(1, "Normal"), Option(2, "High"))),
         A("regardingobjectid", T.LOOKUP, "Regarding", targets=("account", "contact", "lead", "opportunity")),
@@ -216,6 +249,7 @@ SYSTEMUSER = EntityDefinition(
     ),
     ownership="BusinessOwned",
     privilege_table="User",
+    schema_name="SystemUser",
 )  # fmt: skip
 
 BUSINESSUNIT = EntityDefinition(
@@ -228,6 +262,7 @@ BUSINESSUNIT = EntityDefinition(
     ),
     ownership="BusinessOwned",
     privilege_table="BusinessUnit",
+    schema_name="BusinessUnit",
 )  # fmt: skip
 
 ROLE = EntityDefinition(
@@ -247,9 +282,9 @@ TEAM = EntityDefinition(
         _id("teamid", "Team"),
         _name("name", "Team Name", 160),
         A("teamtype", T.PICKLIST, "Team Type", options=(
-            Option(0, "Owner"), Option(1, "Access"), Option(2, "Security Group"), Option(3, "Office Group"),
+            Option(0, "Owner"), Option(1, "Access"), Option(2, "AAD Security Group"), Option(3, "AAD Office Group"),
         )),
-        A("azureactivedirectoryobjectid", T.UNIQUEIDENTIFIER, "Object Id for a group"),
+        A("azureactivedirectoryobjectid", T.UNIQUEIDENTIFIER, "Azure AD Object Id for a group"),
         A("businessunitid", T.LOOKUP, "Business Unit", targets=("businessunit",), required=True),
         *_system(owned=False),
     ),
