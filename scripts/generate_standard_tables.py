@@ -21,7 +21,9 @@ What the normalization does, so that a fresh generation is byte-identical to the
   ``<lookup>name`` and ``<lookup>yominame`` (String), ``<lookup>type``, ``<lookup>typecode`` and
   ``<lookup>objecttypecode`` (EntityName), and ``<lookup without "id">typecode`` when no ``<lookup>typecode``
   exists (``regardingobjecttypecode`` → ``regardingobjectid``; not annotation's own ``objecttypecode``);
-- lookups whose reference page shows no target get the target Dataverse gives them (``TARGET_CORRECTIONS``);
+- lookups whose reference page shows no target get the target Dataverse gives them (``TARGET_CORRECTIONS``), and
+  a lookup also targets every table that a relationship through it references (the Sales tables are missing from
+  the base platform's target lists: ``Lead_Tasks`` makes ``lead`` a target of task.regardingobjectid);
 - every 1:N relationship appears once (the facts list it on both tables); relationships and N:N relationships
   with a table outside the set are dropped;
 - ``privilegeTable`` names the tables whose privileges are not named after their schema name (``prvReadUser``,
@@ -90,12 +92,29 @@ def build(facts_dir: Path) -> dict[str, Any]:
     if len(by_name) != len(facts):
         raise FactsError("two files describe the same table")
     tables = [_table(table) for table in sorted(facts, key=lambda t: str(t["logicalName"]))]
+    one_to_many = _one_to_many(facts, by_name)
+    _add_relationship_targets(tables, one_to_many)
     return {
         "format": FORMAT,
         "tables": tables,
-        "oneToMany": _one_to_many(facts, by_name),
+        "oneToMany": one_to_many,
         "manyToMany": _many_to_many(facts, by_name),
     }
+
+
+def _add_relationship_targets(tables: list[dict[str, Any]], one_to_many: Iterable[Mapping[str, Any]]) -> None:
+    """A lookup also targets every table a relationship through it references: the base platform's pages list
+    the targets the platform knows (annotation.objectid, regardingobjectid…), and the Sales tables' relationships
+    add themselves (``Lead_Tasks`` makes ``lead`` a target of task.regardingobjectid)."""
+    columns = {(table["logicalName"], column["logicalName"]): column for table in tables for column in table["columns"]}
+    for relationship in one_to_many:
+        column = columns.get((relationship["referencingEntity"], relationship["referencingAttribute"]))
+        if (
+            column is not None
+            and column["type"] in LOOKUPS
+            and relationship["referencedEntity"] not in column["targets"]
+        ):
+            column["targets"].append(relationship["referencedEntity"])
 
 
 def _table(table: Mapping[str, Any]) -> dict[str, Any]:

@@ -314,8 +314,9 @@ class EntityDefinition:
 class Catalog:
     """All tables of an organization, by logical name and by entity set name, and the relationships between them.
 
-    ``relationships`` are the 1:N relationships given (those whose two tables are in the catalog), then one derived
-    relationship for every other lookup target in the catalog, so a given relationship's names win over derived ones.
+    ``relationships`` are the 1:N relationships given (those whose two tables are in the catalog and whose
+    referencing column is a lookup there), then one derived relationship for every other lookup target in the
+    catalog, so a given relationship's names win over derived ones.
     """
 
     def __init__(
@@ -327,13 +328,20 @@ class Catalog:
         self.entities = tuple(entities)
         self._by_logical = {e.logical_name: e for e in self.entities}
         self._by_set = {e.entity_set_name: e for e in self.entities}
-        given = tuple(r for r in relationships if self._has(r.referenced_entity, r.referencing_entity))
+        given = tuple(r for r in relationships if self._lookup_of(r) is not None)
         covered = {r.key for r in given}
         self.relationships = given + tuple(r for r in self._relationships() if r.key not in covered)
         self.many_to_many_relationships = tuple(r for r in many_to_many if self._has(r.entity1, r.entity2))
 
     def _has(self, *names: str) -> bool:
         return all(name in self._by_logical for name in names)
+
+    def _lookup_of(self, relationship: RelationshipDefinition) -> AttributeDefinition | None:
+        referencing = self._by_logical.get(relationship.referencing_entity)
+        if referencing is None or not self._has(relationship.referenced_entity):
+            return None
+        lookup = referencing.attribute(relationship.referencing_attribute)
+        return lookup if lookup is not None and lookup.type.is_lookup else None
 
     def many_to_many(self, entity: str) -> tuple[ManyToManyDefinition, ...]:
         """The N:N relationships ``entity`` takes part in."""
