@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from d365local.dataverse import errors
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.records import Records
+from d365local.dataverse.endpoints.api_request import ApiRequest
 from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, error_response
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.batch import (
@@ -27,7 +28,6 @@ from d365local.dataverse.odata.batch import (
     parse_batch,
     render_batch,
 )
-from d365local.dataverse.odata.query_options import parse_prefer
 from d365local.dataverse.schema.metadata import Catalog
 
 Dispatch = Callable[[WebRequest, AuthorizedCaller], WebResponse]
@@ -50,13 +50,13 @@ class BatchEndpoint:
         self._records = records
         self._catalog = catalog
 
-    def handle(self, request: WebRequest, caller: AuthorizedCaller) -> WebResponse:
+    def handle(self, api_request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
+        request = api_request.raw
         try:
             items = parse_batch(request.body, request.header("content-type"))
         except BatchSyntaxError as exc:
             return error_response(DataverseError(errors.INVALID_ARGUMENT, detail=str(exc)))
-        prefer = request.header("prefer")
-        continue_on_error = parse_prefer([prefer] if prefer else []).continue_on_error
+        continue_on_error = api_request.preferences.continue_on_error
         results: list[BatchResponsePart | list[BatchResponsePart]] = []
         content_ids: dict[str, tuple[str, str]] = {}
         stopped = False

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from d365local.dataverse import errors
-from d365local.dataverse.endpoints.record_endpoints import query_options
-from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.domain.callers import AuthorizedCaller
+from d365local.dataverse.endpoints.api_request import ApiRequest
+from d365local.dataverse.endpoints.web_request import WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.document_filter import UnsupportedMetadataFilter, matches
 from d365local.dataverse.odata.metadata_documents import (
@@ -29,10 +30,10 @@ class MetadataEndpoints:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
-    def handle(self, request: WebRequest, segments: tuple[Segment, ...]) -> WebResponse:
+    def handle(self, request: ApiRequest, _caller: AuthorizedCaller) -> WebResponse:
         if request.method != "GET":
             raise DataverseError(errors.NOT_SUPPORTED, feature="Changing tables, columns, keys and relationships")
-        options = query_options(request)
+        segments, options = request.segments, request.options
         first = segments[0]
         if first.name == "RelationshipDefinitions":
             documents = [relationship_document(r, self._catalog) for r in self._catalog.relationships]
@@ -98,7 +99,7 @@ class MetadataEndpoints:
 
     def _attributes(
         self,
-        request: WebRequest,
+        request: ApiRequest,
         entity: EntityDefinition,
         segments: tuple[Segment, ...],
         options: QueryOptions,
@@ -137,12 +138,12 @@ class MetadataEndpoints:
         raise DataverseError(errors.RECORD_NOT_FOUND, entity="AttributeMetadata", id=shown[:100])
 
     def _collection(
-        self, request: WebRequest, path: str, documents: list[dict[str, Any]], options: QueryOptions
+        self, request: ApiRequest, path: str, documents: list[dict[str, Any]], options: QueryOptions
     ) -> WebResponse:
         value = [_select(d, options.select) for d in _filtered(documents, options)]
         return json_response({"@odata.context": f"{request.base_url}/$metadata#{path}", "value": value})
 
-    def _single(self, request: WebRequest, path: str, document: dict[str, Any], options: QueryOptions) -> WebResponse:
+    def _single(self, request: ApiRequest, path: str, document: dict[str, Any], options: QueryOptions) -> WebResponse:
         return json_response(
             {"@odata.context": f"{request.base_url}/$metadata#{path}/$entity", **_select(document, options.select)}
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from enum import Enum
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -20,7 +21,8 @@ from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.model import Access
 from d365local.dataverse.domain.records import Records
 from d365local.dataverse.domain.storage import Row
-from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.endpoints.api_request import ApiRequest
+from d365local.dataverse.endpoints.web_request import WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.payloads import (
     FORMATTED,
@@ -30,82 +32,75 @@ from d365local.dataverse.odata.payloads import (
     resolve_name,
     to_column_value,
 )
-from d365local.dataverse.odata.query_options import (
-    MAX_PAGE_SIZE,
-    Expand,
-    Preferences,
-    QueryOptionError,
-    QueryOptions,
-    parse_prefer,
-    parse_query_string,
-)
+from d365local.dataverse.odata.query_options import MAX_PAGE_SIZE, Expand, Preferences, QueryOptions
 from d365local.dataverse.odata.resource_path import PathSyntaxError, Segment, parse_resource_path
 from d365local.dataverse.schema.metadata import AttributeType, Catalog, EntityDefinition
 
 BULK_LIMIT = 1000
+_METHODS = frozenset({"GET", "POST", "PATCH", "DELETE", "PUT"})
 _SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
 _SKIPTOKEN_PARAMETER = re.compile(r"(^|&)(\$|%24)skiptoken=[^&]*", re.IGNORECASE)
 
 
-def query_options(request: WebRequest) -> QueryOptions:
-    try:
-        return parse_query_string(request.query)
-    except QueryOptionError as exc:
-        if exc.not_supported:
-            raise DataverseError(
-                errors.NOT_SUPPORTED, feature=str(exc).removesuffix(" are not supported by d365local yet.")
-            ) from exc
-        raise DataverseError(errors.QUERY_INVALID, detail=str(exc)) from exc
+class _Shape(Enum):
+    """What an entity-set path addresses."""
+
+    COLLECTION = "ES"
+    RECORD = "ES(key)"
+    COLLECTION_MEMBER = "ES/name"
+    """``$count`` or a bound action (CreateMultiple…)."""
+    RECORD_MEMBER = "ES(key)/name"
+    """A column or a navigation property of one record."""
 
 
-def preferences(request: WebRequest) -> Preferences:
-    prefer = request.header("prefer")
-    return parse_prefer([prefer] if prefer else [])
+def _shape(segments: tuple[Segment, ...]) -> _Shape | None:
+    first = segments[0]
+    if len(segments) == 1:
+        return _Shape.RECORD if first.has_key else _Shape.COLLECTION
+    if len(segments) == 2 and not segments[1].has_key:
+        return _Shape.RECORD_MEMBER if first.has_key else _Shape.COLLECTION_MEMBER
+    return None
+
+
+_Handler = Callable[[ApiRequest, AuthorizedCaller, EntityDefinition], WebResponse]
+_BULK_MESSAGES = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
 
 
 class RecordEndpoints:
     def __init__(self, records: Records, catalog: Catalog) -> None:
         self._records = records
         self._catalog = catalog
+        self._routes: dict[tuple[_Shape, str], _Handler] = {
+            (_Shape.COLLECTION, "GET"): self.query,
+            (_Shape.COLLECTION, "POST"): self.create,
+            (_Shape.RECORD, "GET"): self.retrieve,
+            (_Shape.RECORD, "PATCH"): self.update,
+            (_Shape.RECORD, "DELETE"): self.delete,
+            (_Shape.COLLECTION_MEMBER, "GET"): self.count,
+            (_Shape.COLLECTION_MEMBER, "POST"): self.bulk,
+            (_Shape.RECORD_MEMBER, "GET"): self.read_property,
+            (_Shape.RECORD_MEMBER, "PUT"): self.write_property,
+            (_Shape.RECORD_MEMBER, "DELETE"): self.write_property,
+        }
 
-    def handle(
-        self,
-        request: WebRequest,
-        caller: AuthorizedCaller,
-        segments: tuple[Segment, ...],
-    ) -> WebResponse:
-        first = segments[0]
-        entity = self._catalog.by_entity_set(first.name)
+    def handle(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
+        """An entity-set request, by the shape of its path and its method."""
+        segments = request.segments
+        entity = self._catalog.by_entity_set(segments[0].name)
         if entity is None:
-            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=first.name[:200])
-        method = request.method
-        if len(segments) == 1 and not first.has_key:
-            if method == "GET":
-                return self.query(request, caller, entity)
-            if method == "POST":
-                return self.create(request, caller, entity)
-        elif len(segments) == 1:
-            if method == "GET":
-                return self.retrieve(request, caller, entity, first)
-            if method == "PATCH":
-                return self.update(request, caller, entity, first)
-            if method == "DELETE":
-                self._records.delete(caller, entity, first, if_match=request.header("if-match"))
-                return WebResponse(204)
-        elif len(segments) == 2 and not first.has_key:
-            return self._collection_action(request, caller, entity, segments[1])
-        elif len(segments) == 2:
-            return self._property(request, caller, entity, first, segments[1].name)
-        allowed = {"GET", "POST", "PATCH", "DELETE", "PUT"}
-        if method in allowed and len(segments) <= 2:
-            raise DataverseError(errors.METHOD_NOT_ALLOWED, method=method, segment=request.path[:200])
+            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=segments[0].name[:200])
+        shape = _shape(segments)
+        handler = self._routes.get((shape, request.method)) if shape is not None else None
+        if handler is not None:
+            return handler(request, caller, entity)
+        if shape is not None and request.method in _METHODS:
+            raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=request.path[:200])
         raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=segments[-1].name[:200])
 
     # -- collections ----------------------------------------------------------------------------------------------
-    def query(self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
-        options = query_options(request)
+    def query(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        options, prefs = request.options, request.preferences
         self._check_names(entity, options)
-        prefs = preferences(request)
         page_size = prefs.max_page_size or MAX_PAGE_SIZE
         offset = _offset(options.skiptoken)
         if options.top is not None and prefs.max_page_size is not None:
@@ -121,36 +116,25 @@ class RecordEndpoints:
         headers = {"Preference-Applied": prefs.applied()} if prefs.applied() else {}
         return json_response(document, headers=headers)
 
-    def create(
-        self,
-        request: WebRequest,
-        caller: AuthorizedCaller,
-        entity: EntityDefinition,
-    ) -> WebResponse:
-        response = self._response_options(request, entity)  # a bad $select fails before anything is written
+    def create(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        self._check_names(entity, request.options)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=True)
         row = self._records.create(caller, entity, body)
-        return self._written(request, caller, entity, row, response, status_with_body=201)
+        return self._written(request, caller, entity, row, status_with_body=201)
 
-    def _collection_action(
-        self,
-        request: WebRequest,
-        caller: AuthorizedCaller,
-        entity: EntityDefinition,
-        action: Segment,
-    ) -> WebResponse:
-        if action.name == "$count" and request.method == "GET":
-            counted = replace(query_options(request), count=True)
-            count = self._records.query(caller, entity, counted, page_size=1, offset=0).count
-            return WebResponse(200, {"Content-Type": "text/plain"}, str(count or 0).encode())
-        name = action.name.removeprefix("Microsoft.Dynamics.CRM.")
-        if request.method == "POST" and name in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"):
-            return self._bulk(request, caller, entity, name)
-        raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=action.name[:200])
+    def count(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        if request.segments[1].name != "$count":
+            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=request.segments[1].name[:200])
+        counted = replace(request.options, count=True)
+        count = self._records.query(caller, entity, counted, page_size=1, offset=0).count
+        return WebResponse(200, {"Content-Type": "text/plain"}, str(count or 0).encode())
 
-    def _bulk(
-        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, message: str
-    ) -> WebResponse:
+    def bulk(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        """CreateMultiple, UpdateMultiple, UpsertMultiple: every target in one transaction."""
+        action = request.segments[1].name
+        message = action.removeprefix("Microsoft.Dynamics.CRM.")
+        if message not in _BULK_MESSAGES:
+            raise DataverseError(errors.SEGMENT_NOT_FOUND, segment=action[:200])
         document = _json(request, entity)
         targets = document.get("Targets") if isinstance(document, dict) else None
         if not isinstance(targets, list) or not targets:
@@ -185,60 +169,44 @@ class RecordEndpoints:
         return WebResponse(204)
 
     # -- single records -------------------------------------------------------------------------------------------
-    def retrieve(
-        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment
-    ) -> WebResponse:
-        options = query_options(request)
-        prefs = preferences(request)
-        row = self._records.retrieve(caller, entity, key)
+    def retrieve(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        options, prefs = request.options, request.preferences
+        row = self._records.retrieve(caller, entity, request.segments[0])
         document = {"@odata.context": _context(request, entity, options.select, single=True)}
         document |= self._render_all(caller, entity, [row], options, prefs)[0]
         etag = document.get("@odata.etag")
-        if request.header("if-none-match") == etag and not options.expand and not prefs.annotations:
+        if request.if_none_match == etag and not options.expand and not prefs.annotations:
             return WebResponse(304)
         return json_response(document, headers={"ETag": str(etag)})
 
-    def update(
-        self,
-        request: WebRequest,
-        caller: AuthorizedCaller,
-        entity: EntityDefinition,
-        key: Segment,
-    ) -> WebResponse:
-        response = self._response_options(request, entity)  # a bad $select fails before anything is written
+    def update(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        """PATCH: update, or create when the record is missing (upsert) unless a condition forbids it."""
+        self._check_names(entity, request.options)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=False)
-        if_none_match = request.header("if-none-match")
-        if if_none_match is not None and if_none_match.strip().lower() == "null":
-            if_none_match = None  # "If-None-Match: null" is the documented way to say "no condition"
         saved = self._records.update(
             caller,
             entity,
-            key,
+            request.segments[0],
             body,
-            if_match=request.header("if-match"),
-            if_none_match=if_none_match,
+            if_match=request.if_match,
+            if_none_match=request.if_none_match,
         )
-        return self._written(
-            request, caller, entity, saved.row, response, status_with_body=201 if saved.created else 200
-        )
+        return self._written(request, caller, entity, saved.row, status_with_body=201 if saved.created else 200)
 
-    def _response_options(self, request: WebRequest, entity: EntityDefinition) -> tuple[QueryOptions, Preferences]:
-        """The query options and preferences that shape a write's reply, validated (names included) up front."""
-        options = query_options(request)
-        self._check_names(entity, options)
-        return options, preferences(request)
+    def delete(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        self._records.delete(caller, entity, request.segments[0], if_match=request.if_match)
+        return WebResponse(204)
 
     def _written(
         self,
-        request: WebRequest,
+        request: ApiRequest,
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         row: Row,
-        response: tuple[QueryOptions, Preferences],
         *,
         status_with_body: int,
     ) -> WebResponse:
-        options, prefs = response
+        options, prefs = request.options, request.preferences
         location = f"{request.base_url}/{entity.entity_set_name}({row[entity.primary_id]})"
         if prefs.return_representation:
             document = {"@odata.context": _context(request, entity, options.select, single=True)}
@@ -248,40 +216,44 @@ class RecordEndpoints:
             )
         return WebResponse(204, {"OData-EntityId": location, "Location": location})
 
-    def _property(
-        self, request: WebRequest, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment, name: str
-    ) -> WebResponse:
+    # -- single columns and navigation properties -------------------------------------------------------------------
+    def read_property(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        """``ES(key)/column`` → ``{"value": …}``; ``ES(key)/navigation`` → the related record(s)."""
+        key, name = request.segments[0], request.segments[1].name
         attribute = entity.attribute(name)
         if attribute is None or attribute.type.is_lookup:
             navigation = self._navigation(entity, name)
-            if navigation is not None and request.method == "GET":
-                row = self._records.retrieve(caller, entity, key)
-                return self._navigate(request, caller, entity, row, navigation)
-            raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
-        if request.method == "GET":
+            if navigation is None:
+                raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
             row = self._records.retrieve(caller, entity, key)
-            document = render_record(entity, row, select=[name], preferences=Preferences())
-            context = f"{request.base_url}/$metadata#{entity.entity_set_name}({row[entity.primary_id]})/{name}"
-            return json_response({"@odata.context": context, "value": document.get(name)})
-        if request.method in ("PUT", "DELETE"):
-            if (
-                not attribute.writable
-                or attribute.is_primary_id
-                or (attribute.type in (AttributeType.STATE, AttributeType.STATUS) and request.method == "DELETE")
-            ):
-                raise DataverseError(
-                    errors.INVALID_ARGUMENT, detail=f"The column '{name}' cannot be set or cleared this way."
-                )
-            if request.method == "PUT":
-                document = _json(request, entity)
-                if not isinstance(document, dict) or "value" not in document:
-                    raise DataverseError(errors.INVALID_ARGUMENT, detail='Send the new value as {"value": …}.')
-                value = to_column_value(entity, attribute, document["value"])
-            else:
-                value = None
-            self._records.update(caller, entity, key, RecordBody({name: value}), if_match="*")
-            return WebResponse(204)
-        raise DataverseError(errors.METHOD_NOT_ALLOWED, method=request.method, segment=name[:200])
+            return self._navigate(request, caller, entity, row, navigation)
+        row = self._records.retrieve(caller, entity, key)
+        document = render_record(entity, row, select=[name], preferences=Preferences())
+        context = f"{request.base_url}/$metadata#{entity.entity_set_name}({row[entity.primary_id]})/{name}"
+        return json_response({"@odata.context": context, "value": document.get(name)})
+
+    def write_property(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
+        """``PUT ES(key)/column {"value": …}`` sets one column; ``DELETE ES(key)/column`` clears it."""
+        key, name = request.segments[0], request.segments[1].name
+        attribute = entity.attribute(name)
+        if attribute is None or attribute.type.is_lookup:
+            raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
+        if (
+            not attribute.writable
+            or attribute.is_primary_id
+            or (attribute.type in (AttributeType.STATE, AttributeType.STATUS) and request.method == "DELETE")
+        ):
+            raise DataverseError(
+                errors.INVALID_ARGUMENT, detail=f"The column '{name}' cannot be set or cleared this way."
+            )
+        value = None
+        if request.method == "PUT":
+            document = _json(request, entity)
+            if not isinstance(document, dict) or "value" not in document:
+                raise DataverseError(errors.INVALID_ARGUMENT, detail='Send the new value as {"value": …}.')
+            value = to_column_value(entity, attribute, document["value"])
+        self._records.update(caller, entity, key, RecordBody({name: value}), if_match="*")
+        return WebResponse(204)
 
     def _check_names(self, entity: EntityDefinition, options: QueryOptions) -> None:
         """Unknown $select columns and $expand navigations are errors even when no row comes back."""
@@ -318,15 +290,14 @@ class RecordEndpoints:
 
     def _navigate(
         self,
-        request: WebRequest,
+        request: ApiRequest,
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         row: Row,
         navigation: tuple[str, EntityDefinition, str],
     ) -> WebResponse:
         kind, target, column = navigation
-        options = query_options(request)
-        prefs = preferences(request)
+        options, prefs = request.options, request.preferences
         if kind == "single":
             target_id = row.get(column)
             if target_id is None:
@@ -402,7 +373,7 @@ class RecordEndpoints:
         return {parent: [next(rendered) for _ in group] for parent, group in groups.items()}, []
 
 
-def _json(request: WebRequest, entity: EntityDefinition) -> Any:
+def _json(request: ApiRequest, entity: EntityDefinition) -> Any:
     try:
         return request.json()
     except ValueError as exc:
@@ -429,7 +400,7 @@ def _bulk_key(entity: EntityDefinition, target: dict[str, Any]) -> Segment:
 
 
 def _context(
-    request: WebRequest, entity: EntityDefinition, select: tuple[str, ...] | None, *, single: bool = False
+    request: ApiRequest, entity: EntityDefinition, select: tuple[str, ...] | None, *, single: bool = False
 ) -> str:
     columns = f"({','.join(select)})" if select else ""
     return f"{request.base_url}/$metadata#{entity.entity_set_name}{columns}{'/$entity' if single else ''}"
@@ -444,10 +415,10 @@ def _offset(skiptoken: str | None) -> int:
     return int(match.group(1))
 
 
-def _next_link(request: WebRequest, entity: EntityDefinition, offset: int, page: int) -> str:
+def _next_link(request: ApiRequest, entity: EntityDefinition, offset: int, page: int) -> str:
     """An absolute nextLink with a ``$skiptoken`` shaped like Dataverse's paging cookie (the SDK reads it)."""
     inner = quote(quote(f'<cookie page="{page - 1}" offset="{offset}" />', safe=""), safe="")
     cookie = f'<cookie pagenumber="{page}" pagingcookie="{inner}" istracking="False" />'
-    kept = _SKIPTOKEN_PARAMETER.sub("", request.query).lstrip("&")
+    kept = _SKIPTOKEN_PARAMETER.sub("", request.raw.query).lstrip("&")
     separator = "&" if kept else ""
     return f"{request.base_url}/{entity.entity_set_name}?{kept}{separator}$skiptoken={quote(cookie, safe='')}"

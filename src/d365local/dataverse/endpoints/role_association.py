@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
 
 from d365local.dataverse import errors
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.model import Access, ApplicationUser, Role, privilege_name
 from d365local.dataverse.domain.storage import SecurityStore
-from d365local.dataverse.endpoints.web_request import WebRequest, WebResponse, json_response
+from d365local.dataverse.endpoints.api_request import ApiRequest
+from d365local.dataverse.endpoints.web_request import WebResponse, json_response
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.resource_path import Segment
 from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
@@ -31,7 +31,8 @@ class RoleAssociation:
         self._store = store
         self._catalog = catalog
 
-    def handle(self, request: WebRequest, caller: AuthorizedCaller, segments: tuple[Segment, ...]) -> WebResponse:
+    def handle(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
+        segments = request.segments
         systemuser = self._table("systemuser")
         role_table = self._table("role")
         permissions = caller.permissions
@@ -54,7 +55,7 @@ class RoleAssociation:
         if request.method == "POST":
             role = self._role(roles, _referenced_role(request))
         else:
-            role = self._role(roles, self._removed_role_id(request, segments))
+            role = self._role(roles, _removed_role_id(request))
         permissions.grant_on(Access.READ, role_table, _role_row(role))
         permissions.grant_on(Access.ASSIGN, role_table, _role_row(role))
         if request.method == "POST":
@@ -85,13 +86,6 @@ class RoleAssociation:
             raise DataverseError(errors.RECORD_NOT_FOUND, entity="systemuser", id=str(segment.guid or "?"))
         return user
 
-    def _removed_role_id(self, request: WebRequest, segments: tuple[Segment, ...]) -> str | None:
-        if segments[1].guid:
-            return str(segments[1].guid)
-        target = dict(parse_qsl(request.query)).get("$id", "")
-        match = _ROLE_REFERENCE.search(target)
-        return match.group(1).lower() if match else None
-
     def _role(self, roles: dict[str, Role], role_id: str | None) -> Role:
         role = roles.get((role_id or "").lower())
         if role is None:
@@ -103,7 +97,15 @@ def _role_row(role: Role) -> dict[str, str]:
     return {"roleid": role.id, "businessunitid": role.business_unit_id}
 
 
-def _referenced_role(request: WebRequest) -> str | None:
+def _removed_role_id(request: ApiRequest) -> str | None:
+    """``…/systemuserroles_association(<roleid>)/$ref`` or ``…/systemuserroles_association/$ref?$id=<role URL>``."""
+    if request.segments[1].guid:
+        return str(request.segments[1].guid)
+    match = _ROLE_REFERENCE.search(request.options.id or "")
+    return match.group(1).lower() if match else None
+
+
+def _referenced_role(request: ApiRequest) -> str | None:
     try:
         document = request.json()
     except ValueError as exc:

@@ -53,6 +53,8 @@ class QueryOptions:
     expand: tuple[Expand, ...] = ()
     skiptoken: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    id: str | None = None
+    """``$id``: the entity a ``…/$ref`` request names (``DELETE …/collection/$ref?$id=<url>``)."""
 
 
 def parse_query_string(raw: str) -> QueryOptions:
@@ -90,6 +92,7 @@ def _options(options: dict[str, str], aliases: dict[str, str], depth: int) -> Qu
             "$count",
             "$expand",
             "$skiptoken",
+            "$id",
         ):
             raise QueryOptionError(f"The query parameter {name} is not supported")
     try:
@@ -105,6 +108,7 @@ def _options(options: dict[str, str], aliases: dict[str, str], depth: int) -> Qu
         expand=_expand(options["$expand"], aliases, depth) if "$expand" in options else (),
         skiptoken=options.get("$skiptoken"),
         aliases=aliases,
+        id=options.get("$id"),
     )
 
 
