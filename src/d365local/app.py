@@ -77,7 +77,7 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     trusted_authority = authority if options.authority is None else _fixed(options.authority.rstrip("/"))
     callers = CallerResolver(security, KeySet(source, clock), clock, lambda: (trusted_authority(),))
     records = Records(
-        SqlRecordStore(database.engine, BUILTIN_CATALOG, RECORD_TABLES, database.directory.bump),
+        SqlRecordStore(database.engine, RECORD_TABLES, database.directory.bump),
         BUILTIN_CATALOG,
         clock,
         security=security,

@@ -1,7 +1,8 @@
 """Dataverse records on SQL (implements ``dataverse.domain.storage.RecordStore``): one table per Dataverse table.
 
-Filters and sorts run in the database (``odata_sql``, bound parameters only); the caller's Read depth becomes a
-WHERE clause. ``atomic()`` gives change sets and bulk operations one transaction.
+Filters and sorts, bound to the tables by the Dataverse side, run in the database (``odata_sql``, bound parameters
+only); the caller's Read depth becomes a WHERE clause. ``atomic()`` gives change sets and bulk operations one
+transaction.
 """
 
 from __future__ import annotations
@@ -21,19 +22,16 @@ from d365local.dataverse.domain.model import Depth
 from d365local.dataverse.domain.security import Grant, Ownership
 from d365local.dataverse.domain.storage import RecordQuery, Row
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
-from d365local.store.odata_sql import FilterContext, compile_filter, resolve_column
+from d365local.dataverse.schema.metadata import EntityDefinition
+from d365local.store.odata_sql import FilterContext, compile_filter, compile_order
 
 _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
 """Tables whose rows the security cache reads: writing them through the Web API is an admin change."""
 
 
 class SqlRecordStore:
-    def __init__(
-        self, engine: Engine, catalog: Catalog, tables: dict[str, Table], bump_generation: Callable[[Connection], None]
-    ) -> None:
+    def __init__(self, engine: Engine, tables: dict[str, Table], bump_generation: Callable[[Connection], None]) -> None:
         self._engine = engine
-        self._catalog = catalog
         self._tables = tables
         self._bump = bump_generation
         self._transaction: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
@@ -164,14 +162,7 @@ class SqlRecordStore:
     def select(self, entity: EntityDefinition, org_id: str, query: RecordQuery) -> list[Row]:
         table = self._table(entity)
         statement = select(table).where(*self._conditions(entity, org_id, query))
-        order = []
-        for item in query.orderby:
-            if len(item.path) != 1:
-                raise DataverseError(
-                    errors.QUERY_INVALID, detail="$orderby on a related table's column is not supported."
-                )
-            _attribute, column = resolve_column(entity, table, item.path[0])
-            order.append(column.desc() if item.descending else column.asc())
+        order = [compile_order(item, table) for item in query.orderby]
         # The primary id makes the order total, so pages never overlap or skip rows.
         order.append(table.c[entity.primary_id].asc())
         statement = statement.order_by(*order).offset(query.offset)
@@ -191,7 +182,6 @@ class SqlRecordStore:
         conditions: list[Any] = [table.c.orgid == org_id]
         if query.filter is not None:
             context = FilterContext(
-                self._catalog,
                 self._tables,
                 org_id,
                 query.user_id,

@@ -15,6 +15,8 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
+from d365local.dataverse.domain.binding.binder import bind_filter, bind_orderby
+from d365local.dataverse.domain.binding.tree import BoundExpression
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.model import Access, privilege_id, privilege_name
 from d365local.dataverse.domain.security import Permissions
@@ -96,8 +98,8 @@ class Records:
     ) -> Page:
         grant = caller.permissions.grant(Access.READ, entity)
         base = RecordQuery(
-            filter=options.filter,
-            orderby=options.orderby,
+            filter=self._bind_filter(entity, options),
+            orderby=bind_orderby(options.orderby, entity),
             grant=grant,
             user_id=caller.user_id,
             business_unit_id=caller.permissions.user.business_unit_id,
@@ -157,8 +159,8 @@ class Records:
             return {}
         grant = caller.permissions.grant(Access.READ, entity)
         query = RecordQuery(
-            filter=options.filter,
-            orderby=options.orderby,
+            filter=self._bind_filter(entity, options),
+            orderby=bind_orderby(options.orderby, entity),
             within=(lookup, frozenset(p.lower() for p in parent_ids)),
             grant=grant,
             user_id=caller.user_id,
@@ -296,6 +298,10 @@ class Records:
         return self._store.atomic()
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _bind_filter(self, entity: EntityDefinition, options: QueryOptions) -> BoundExpression | None:
+        """The ``$filter`` bound to ``entity``: unknown names and mistyped literals fail here, before any read."""
+        return bind_filter(options.filter, entity, self._catalog) if options.filter is not None else None
+
     def _bindings(
         self,
         caller: AuthorizedCaller,

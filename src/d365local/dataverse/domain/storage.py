@@ -10,10 +10,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from d365local.dataverse.domain.binding.tree import BoundExpression, BoundOrder
 from d365local.dataverse.domain.model import ApplicationUser, Organization, Role, RolePrivilege
 from d365local.dataverse.domain.security import Grant
-from d365local.dataverse.odata.filter_ast import Expression
-from d365local.dataverse.odata.query_options import OrderBy
 from d365local.dataverse.schema.metadata import EntityDefinition
 
 
@@ -57,10 +56,13 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class RecordQuery:
-    """A read of many rows: filter, order, window, and the reach of the caller's Read privilege."""
+    """A read of many rows: filter, order, window, and the reach of the caller's Read privilege.
 
-    filter: Expression | None = None
-    orderby: tuple[OrderBy, ...] = ()
+    ``filter`` and ``orderby`` are bound (``dataverse.domain.binding``): every name in them is a column of the table.
+    """
+
+    filter: BoundExpression | None = None
+    orderby: tuple[BoundOrder, ...] = ()
     limit: int | None = None
     offset: int = 0
     grant: Grant | None = None

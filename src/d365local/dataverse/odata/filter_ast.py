@@ -1,7 +1,7 @@
-"""The ``$filter`` expression tree: what ``filter_parser`` produces and ``store.odata_sql`` compiles to SQL.
+"""The ``$filter`` syntax tree: what ``filter_parser`` produces and ``dataverse.domain.binding`` binds to a table.
 
-Frozen values only. Names are not checked against metadata here (that happens when compiling, where the table
-is known); literals keep their OData type so the compiler can bind them as parameters.
+Frozen values only. Names are not checked against metadata here (the binder does that, where the table is known);
+literals keep their OData type so the binder can check them against their columns' types.
 """
 
 from __future__ import annotations
