@@ -431,6 +431,12 @@ FILTERS: list[tuple[str, list[str]]] = [
     ("numberofemployees ge 20 and numberofemployees lt 40", ["Bravo", "Charlie"]),
     ("numberofemployees le 10 or numberofemployees gt 40", ["Alpha", "Echo"]),
     ("(name eq 'Alpha' or name eq 'Echo') and numberofemployees gt 10", ["Echo"]),
+    ("name eq 'alpha' or name eq 'ECHO'", ["Alpha", "Echo"]),  # one IN, as case-insensitive as eq
+    ('Microsoft.Dynamics.CRM.In(PropertyName=\'name\',PropertyValues=["bravo","DELTA"])', ["Bravo", "Delta"]),
+    (
+        'Microsoft.Dynamics.CRM.NotIn(PropertyName=\'name\',PropertyValues=["bravo","DELTA"])',
+        ["Alpha", "Charlie", "Echo"],
+    ),
     ("telephone1 eq null", ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]),
     ("telephone1 ne null", []),
     ("tolower(name) eq 'delta'", ["Delta"]),

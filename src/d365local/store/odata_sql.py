@@ -8,7 +8,7 @@ comparisons are case-insensitive, as in Dataverse.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
@@ -116,11 +116,14 @@ class _Compiler:
                     LikeKind.ENDSWITH: f"%{escaped}",
                 }[kind]
                 return func.lower(self.operand(subject)).like(literal(pattern), escape=_ESCAPE)
-            case BoundIn(column=column, values=values, negated=negated):
+            case BoundIn(column=column, values=values, negated=negated, case_insensitive=case_insensitive):
                 target = self.column(column)
+                members: Sequence[Any] = values
+                if case_insensitive:  # lower() on both sides in SQL, as for eq (Python's lower() is another one)
+                    target, members = func.lower(target), [func.lower(literal(v)) for v in values]
                 if negated:
-                    return or_(target.not_in(values), target.is_(None))
-                return target.in_(values)  # type: ignore[no-any-return]
+                    return or_(target.not_in(members), target.is_(None))
+                return target.in_(members)  # type: ignore[no-any-return]
             case BoundBetween(column=column, low=low, high=high, negated=negated):
                 between = self.column(column).between(low, high)
                 return not_(between) if negated else between  # type: ignore[no-any-return]

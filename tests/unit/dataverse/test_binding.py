@@ -286,6 +286,7 @@ def test_case_functions_and_nulls() -> None:
 # -- and/or -----------------------------------------------------------------------------------------------------
 def test_an_or_of_equalities_on_one_column_is_one_in() -> None:
     assert bind("numberofemployees eq 1 or numberofemployees eq '2'") == BoundIn(column("numberofemployees"), (1, 2))
+    assert bind("name eq 'a' or name eq 'B'") == BoundIn(column("name"), ("a", "B"), case_insensitive=True)
     assert isinstance(bind("numberofemployees eq 1 or name eq 'x'"), BoundOr)
 
 
@@ -311,7 +312,7 @@ def query_function(name: str, parameters: str) -> str:
         ),
         (
             query_function("NotIn", "'name',PropertyValues=[\"a\"]"),
-            BoundIn(column("name"), ("a",), negated=True),
+            BoundIn(column("name"), ("a",), negated=True, case_insensitive=True),
         ),
         (
             query_function("NotBetween", '\'numberofemployees\',PropertyValues=["1","9"]'),

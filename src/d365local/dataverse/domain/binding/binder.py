@@ -103,7 +103,8 @@ class _Binder:
                 if membership is not None:
                     name, values = membership
                     column = bind_column(self.entity, name)
-                    return BoundIn(column, tuple(coerce(v, column.attribute) for v in values))
+                    bound = tuple(coerce(v, column.attribute) for v in values)
+                    return BoundIn(column, bound, case_insensitive=column.attribute.type in STRINGS)
                 return BoundOr(tuple(self.condition(n) for n in operands))
             case ast.Not(operand=operand):
                 return BoundNot(self.condition(operand))
@@ -207,7 +208,12 @@ class _Binder:
         column = bind_column(self.entity, name.value)
         match function := node.name.lower():
             case "in" | "notin":
-                return BoundIn(column, _values(node, column.attribute), negated=function == "notin")
+                return BoundIn(
+                    column,
+                    _values(node, column.attribute),
+                    negated=function == "notin",
+                    case_insensitive=column.attribute.type in STRINGS,
+                )
             case "between" | "notbetween":
                 values = _values(node, column.attribute)
                 if len(values) != 2:

@@ -116,6 +116,8 @@ class BoundIn:
     column: BoundColumn
     values: tuple[LiteralValue, ...]
     negated: bool = False
+    case_insensitive: bool = False
+    """Text columns match without regard to case, as ``eq`` does."""
 
 
 @dataclass(frozen=True)
