@@ -714,6 +714,7 @@ def run_query(client: httpx.Client, base: str, token: str, requests: int, deadli
 
 def _select_sql(engine: Engine, query_string: str, org_id: str, limit: int, offset: int) -> tuple[str, list[Any]]:
     """The SELECT d365local's SQL record store issues for an accounts query (captured, not rewritten)."""
+    from d365local.dataverse.domain.binding.binder import bind_filter, bind_orderby
     from d365local.dataverse.domain.storage import RecordQuery
     from d365local.dataverse.odata.query_options import parse_query_string
     from d365local.store.records_sql import SqlRecordStore
@@ -726,11 +727,12 @@ def _select_sql(engine: Engine, query_string: str, org_id: str, limit: int, offs
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        store = SqlRecordStore(engine, BUILTIN_CATALOG, RECORD_TABLES, lambda _conn: None)
+        store = SqlRecordStore(engine, RECORD_TABLES, lambda _conn: None)
         options = parse_query_string(query_string)
         entity = BUILTIN_CATALOG.by_logical_name("account")
         assert entity is not None
-        query = RecordQuery(filter=options.filter, orderby=options.orderby, limit=limit, offset=offset)
+        bound = bind_filter(options.filter, entity, BUILTIN_CATALOG) if options.filter is not None else None
+        query = RecordQuery(filter=bound, orderby=bind_orderby(options.orderby, entity), limit=limit, offset=offset)
         store.select(entity, org_id, query)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
