@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from d365local.dataverse import errors
+from d365local.dataverse.domain.binding.projection import Cardinality, Navigation, bind_navigation, check_projection
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.model import Access
 from d365local.dataverse.domain.records import Records
@@ -29,7 +30,6 @@ from d365local.dataverse.odata.payloads import (
     RecordBody,
     parse_body,
     render_record,
-    resolve_name,
     to_column_value,
 )
 from d365local.dataverse.odata.query_options import MAX_PAGE_SIZE, Expand, Preferences, QueryOptions
@@ -100,7 +100,7 @@ class RecordEndpoints:
     # -- collections ----------------------------------------------------------------------------------------------
     def query(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
         options, prefs = request.options, request.preferences
-        self._check_names(entity, options)
+        check_projection(entity, options, self._catalog)
         page_size = prefs.max_page_size or MAX_PAGE_SIZE
         offset = _offset(options.skiptoken)
         if options.top is not None and prefs.max_page_size is not None:
@@ -117,7 +117,7 @@ class RecordEndpoints:
         return json_response(document, headers=headers)
 
     def create(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
-        self._check_names(entity, request.options)  # a bad $select fails before anything is written
+        check_projection(entity, request.options, self._catalog)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=True)
         row = self._records.create(caller, entity, body)
         return self._written(request, caller, entity, row, status_with_body=201)
@@ -181,7 +181,7 @@ class RecordEndpoints:
 
     def update(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
         """PATCH: update, or create when the record is missing (upsert) unless a condition forbids it."""
-        self._check_names(entity, request.options)  # a bad $select fails before anything is written
+        check_projection(entity, request.options, self._catalog)  # a bad $select fails before anything is written
         body = parse_body(entity, self._catalog, _json(request, entity), creating=False)
         saved = self._records.update(
             caller,
@@ -222,9 +222,7 @@ class RecordEndpoints:
         key, name = request.segments[0], request.segments[1].name
         attribute = entity.attribute(name)
         if attribute is None or attribute.type.is_lookup:
-            navigation = self._navigation(entity, name)
-            if navigation is None:
-                raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
+            navigation = bind_navigation(entity, name, self._catalog)
             row = self._records.retrieve(caller, entity, key)
             return self._navigate(request, caller, entity, row, navigation)
         row = self._records.retrieve(caller, entity, key)
@@ -255,50 +253,17 @@ class RecordEndpoints:
         self._records.update(caller, entity, key, RecordBody({name: value}), if_match="*")
         return WebResponse(204)
 
-    def _check_names(self, entity: EntityDefinition, options: QueryOptions) -> None:
-        """Unknown $select columns and $expand navigations are errors even when no row comes back."""
-        if options.select is not None:
-            for name in options.select:
-                if name != "*" and resolve_name(entity, name) is None:
-                    raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
-        for expand in options.expand:
-            navigation = self._navigation(entity, expand.navigation)
-            if navigation is None:
-                raise DataverseError(
-                    errors.PROPERTY_NOT_FOUND, name=expand.navigation[:100], entity=entity.logical_name
-                )
-            self._check_names(navigation[1], expand.options)
-
-    # -- rendering and navigation -------------------------------------------------------------------------------
-    def _navigation(self, entity: EntityDefinition, name: str) -> tuple[str, EntityDefinition, str] | None:
-        """(kind, target table, lookup column) of a navigation property: ``single`` or ``collection``."""
-        lookup = entity.attribute(name)
-        if lookup is not None and lookup.type.is_lookup and lookup.targets:
-            target = self._catalog.by_logical_name(lookup.targets[0])
-            return ("single", target, lookup.logical_name) if target else None
-        if "_" in name:
-            base, _, target_name = name.rpartition("_")
-            lookup = entity.attribute(base)
-            target = self._catalog.by_logical_name(target_name)
-            if lookup is not None and lookup.type.is_lookup and target is not None and target_name in lookup.targets:
-                return "single", target, lookup.logical_name
-        for relationship in self._catalog.one_to_many(entity.logical_name):
-            if relationship.referenced_navigation == name:
-                child = self._catalog.by_logical_name(relationship.referencing_entity)
-                return ("collection", child, relationship.referencing_attribute) if child else None
-        return None
-
     def _navigate(
         self,
         request: ApiRequest,
         caller: AuthorizedCaller,
         entity: EntityDefinition,
         row: Row,
-        navigation: tuple[str, EntityDefinition, str],
+        navigation: Navigation,
     ) -> WebResponse:
-        kind, target, column = navigation
+        target, column = navigation.target, navigation.column
         options, prefs = request.options, request.preferences
-        if kind == "single":
+        if navigation.cardinality is Cardinality.SINGLE:
             target_id = row.get(column)
             if target_id is None:
                 return WebResponse(204)
@@ -343,11 +308,9 @@ class RecordEndpoints:
         prefs: Preferences,
     ) -> tuple[dict[str, Any], Any]:
         """(row id → what ``expand`` shows for that row, what it shows for a row with nothing related)."""
-        navigation = self._navigation(entity, expand.navigation)
-        if navigation is None:
-            raise DataverseError(errors.PROPERTY_NOT_FOUND, name=expand.navigation[:100], entity=entity.logical_name)
-        kind, target, column = navigation
-        if kind == "single":
+        navigation = bind_navigation(entity, expand.navigation, self._catalog)
+        target, column = navigation.target, navigation.column
+        if navigation.cardinality is Cardinality.SINGLE:
             grant = caller.permissions.grant(Access.READ, target)
             lookup = entity.attribute(column)
             wanted: dict[str, str] = {}
