@@ -378,3 +378,22 @@ def test_orderby_errors() -> None:
     with pytest.raises(DataverseError) as caught:
         bind_orderby([OrderBy(("primarycontactid", "fullname"))], ACCOUNT)
     assert caught.value.message == "$orderby on a related table's column is not supported."
+
+
+def test_an_unknown_query_function_is_a_bad_request_and_a_known_missing_one_not_supported() -> None:
+    from d365local.dataverse.domain.binding.binder import bind_filter
+    from d365local.dataverse.errors import DataverseError
+    from d365local.dataverse.odata.filter_parser import parse_filter
+    from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+
+    account = BUILTIN_CATALOG.by_logical_name("account")
+    assert account is not None
+    with pytest.raises(DataverseError) as unknown:
+        bind_filter(parse_filter("Microsoft.Dynamics.CRM.U(PropertyName='name')"), account, BUILTIN_CATALOG)
+    assert (unknown.value.code.code, unknown.value.code.status) == ("0x80060888", 400)
+    assert "An unknown function with name 'Microsoft.Dynamics.CRM.U' was found" in unknown.value.message
+    with pytest.raises(DataverseError) as missing:
+        bind_filter(
+            parse_filter("Microsoft.Dynamics.CRM.ThisFiscalYear(PropertyName='createdon')"), account, BUILTIN_CATALOG
+        )
+    assert missing.value.code.status == 501

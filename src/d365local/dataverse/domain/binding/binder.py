@@ -58,6 +58,26 @@ _DATE = AttributeDefinition("date", AttributeType.DATETIME, "", date_only=True)
 _DAY_WINDOWS = {"today": (0, 1), "yesterday": (-1, 0), "tomorrow": (1, 2)}
 
 
+DATAVERSE_QUERY_FUNCTIONS = frozenset(
+    name.lower()
+    for name in (
+        "Above", "AboveOrEqual", "Between", "Contains", "ContainValues", "DoesNotContainValues", "EqualBusinessId",
+        "EqualUserId", "EqualUserLanguage", "EqualUserOrUserHierarchy", "EqualUserOrUserHierarchyAndTeams",
+        "EqualUserOrUserTeams", "EqualUserTeams", "In", "InFiscalPeriod", "InFiscalPeriodAndYear", "InFiscalYear",
+        "InOrAfterFiscalPeriodAndYear", "InOrBeforeFiscalPeriodAndYear", "Last7Days", "LastFiscalPeriod",
+        "LastFiscalYear", "LastMonth", "LastWeek", "LastXDays", "LastXFiscalPeriods", "LastXFiscalYears",
+        "LastXHours", "LastXMonths", "LastXWeeks", "LastXYears", "LastYear", "Next7Days", "NextFiscalPeriod",
+        "NextFiscalYear", "NextMonth", "NextWeek", "NextXDays", "NextXFiscalPeriods", "NextXFiscalYears",
+        "NextXHours", "NextXMonths", "NextXWeeks", "NextXYears", "NextYear", "NotBetween", "NotEqualBusinessId",
+        "NotEqualUserId", "NotIn", "NotUnder", "OlderThanXDays", "OlderThanXHours", "OlderThanXMinutes",
+        "OlderThanXMonths", "OlderThanXWeeks", "OlderThanXYears", "On", "OnOrAfter", "OnOrBefore",
+        "ThisFiscalPeriod", "ThisFiscalYear", "ThisMonth", "ThisWeek", "ThisYear", "Today", "Tomorrow", "Under",
+        "UnderOrEqual", "Yesterday",
+    )
+)  # fmt: skip
+"""The Web API's query functions (Microsoft.Dynamics.CRM.*): one d365local lacks answers 501, any other name 400."""
+
+
 def bind_filter(expression: ast.Expression, entity: EntityDefinition, catalog: Catalog) -> BoundExpression:
     """A ``$filter`` on ``entity``, bound; raises the DataverseError Dataverse answers for a bad name or literal."""
     return _Binder(entity, catalog).condition(expression)
@@ -233,6 +253,11 @@ class _Binder:
                 return BoundCurrentUser(column, negated=function == "notequaluserid")
             case "equalbusinessid":
                 return BoundCurrentBusinessUnit(column)
+        if function not in DATAVERSE_QUERY_FUNCTIONS:
+            raise _invalid(
+                f"An unknown function with name 'Microsoft.Dynamics.CRM.{node.name}' was found. This may also be a "
+                "function import or a key lookup on a navigation property, which is not allowed."
+            )
         raise DataverseError(errors.NOT_SUPPORTED, feature=f"The query function Microsoft.Dynamics.CRM.{node.name}")
 
     # -- lambdas --------------------------------------------------------------------------------------------
