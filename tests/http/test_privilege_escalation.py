@@ -316,3 +316,32 @@ def test_expand_shows_no_related_record_beyond_read_depth(webapi: WebApiEnv) -> 
     assert expanded.status_code == 200, expanded.text
     assert expanded.json()["primarycontactid"] is None
     dataverse_error(reader.env.get(f"accounts({account})/primarycontactid"), 403, DENIED)
+
+
+def test_a_filter_through_a_navigation_sees_only_related_records_within_read_depth(webapi: WebApiEnv) -> None:
+    """A navigation in $filter is a join: the related rows it tests are limited to what the caller may read, so a
+    filter cannot serve as an oracle for other users' records."""
+    secret = webapi.create("contacts", lastname="confidential", firstname="Top")
+    reader = principal(
+        webapi,
+        "prvReadAccount:Global",
+        "prvReadContact:Basic",
+        "prvCreateAccount:Basic",
+        "prvAppendAccount:Basic",
+        "prvAppendToContact:Global",
+    )
+    account = webapi.create("accounts", name="shared", **{"primarycontactid@odata.bind": f"/contacts({secret})"})
+    webapi.create(
+        "contacts", lastname="hidden child", **{"parentcustomerid_account@odata.bind": f"/accounts({account})"}
+    )
+    assert webapi.rows("accounts?$select=name&$filter=primarycontactid/lastname eq 'confidential'") != []
+    assert reader.env.rows("accounts?$select=name&$filter=primarycontactid/lastname eq 'confidential'") == []
+    any_child = "accounts?$select=name&$filter=contact_customer_accounts/any(c: c/lastname eq 'hidden child')"
+    assert webapi.rows(any_child) != []
+    assert reader.env.rows(any_child) == []
+    assert [r["name"] for r in reader.env.rows("accounts?$select=name")] == ["shared"]
+    blind = principal(webapi, "prvReadAccount:Global")
+    message = dataverse_error(
+        blind.env.get("accounts?$filter=primarycontactid/lastname eq 'confidential'"), 403, DENIED
+    )
+    assert "is missing prvReadContact privilege" in message

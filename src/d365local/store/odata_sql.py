@@ -56,6 +56,8 @@ from d365local.dataverse.domain.binding.tree import (
     BoundRelationship,
     LikeKind,
 )
+from d365local.dataverse.domain.model import Depth
+from d365local.dataverse.domain.security import Grant, Ownership
 from d365local.dataverse.odata.filter_ast import Comparison
 from d365local.dataverse.schema.metadata import EntityDefinition
 
@@ -150,11 +152,11 @@ class _Compiler:
                 return target == self.context.user_id  # type: ignore[no-any-return]
             case BoundCurrentBusinessUnit(column=column):
                 return self.column(column) == self.context.business_unit_id  # type: ignore[no-any-return]
-            case BoundRelated(lookup=lookup, target=target_entity, condition=condition):
+            case BoundRelated(lookup=lookup, target=target_entity, condition=condition, reach=grant):
                 target_table = self.context.tables[target_entity.logical_name].alias()
                 inner = _Compiler(self.context, target_table).condition(condition)
                 subquery = select(target_table.c[target_entity.primary_id]).where(
-                    target_table.c.orgid == self.context.org_id, inner
+                    target_table.c.orgid == self.context.org_id, inner, *_within(target_table, target_entity, grant)
                 )
                 return self.column(lookup).in_(subquery)  # type: ignore[no-any-return]
             case BoundAny(relationship=relationship, predicate=predicate):
@@ -201,6 +203,7 @@ class _Compiler:
         joined = and_(
             child.c.orgid == self.context.org_id,
             child.c[relationship.lookup] == self.table.c[relationship.parent.primary_id],
+            *_within(child, relationship.child, relationship.reach),
         )
         return child, joined
 
@@ -216,3 +219,22 @@ _OPERATORS: dict[Comparison, Callable[[Any, Any], Any]] = {
     Comparison.LT: lambda a, b: a < b,
     Comparison.LE: lambda a, b: a <= b,
 }
+
+
+def reach_condition(table: FromClause, grant: Grant, ownership: Ownership) -> Any:
+    """The WHERE clause of the rows a Basic/Local/Deep grant reaches (None: organization-owned, all rows)."""
+    owned = table.c[ownership.owner] == grant.user_id if ownership.owner else None
+    if grant.depth is Depth.BASIC:
+        return owned if owned is not None else (false() if ownership.business_unit else None)
+    if ownership.business_unit is None:
+        return owned
+    in_units = table.c[ownership.business_unit].in_(sorted(grant.business_unit_ids))
+    return in_units if owned is None else in_units | owned
+
+
+def _within(table: FromClause, entity: EntityDefinition, grant: Grant | None) -> tuple[Any, ...]:
+    """The related rows a filter may look at: those the caller's Read grant reaches (all with no grant given)."""
+    if grant is None or grant.depth is Depth.GLOBAL:
+        return ()
+    condition = reach_condition(table, grant, Ownership.of(entity))
+    return () if condition is None else (condition,)

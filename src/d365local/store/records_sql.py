@@ -13,17 +13,17 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, false, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import DataError as DBAPIDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from d365local.dataverse import errors
 from d365local.dataverse.domain.model import Depth
-from d365local.dataverse.domain.security import Grant, Ownership
+from d365local.dataverse.domain.security import Ownership
 from d365local.dataverse.domain.storage import RecordQuery, Row
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.schema.metadata import EntityDefinition
-from d365local.store.odata_sql import FilterContext, compile_filter, compile_order
+from d365local.store.odata_sql import FilterContext, compile_filter, compile_order, reach_condition
 
 _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
 """Tables whose rows the security cache reads: writing them through the Web API is an admin change."""
@@ -194,18 +194,7 @@ class SqlRecordStore:
             conditions.append(table.c[column].in_(sorted(values)))
         grant = query.grant
         if grant is not None and grant.depth is not Depth.GLOBAL:
-            reach = _reach(table, grant, Ownership.of(entity))
+            reach = reach_condition(table, grant, Ownership.of(entity))
             if reach is not None:
                 conditions.append(reach)
         return conditions
-
-
-def _reach(table: Table, grant: Grant, ownership: Ownership) -> Any:
-    """The WHERE clause of the rows a Basic/Local/Deep grant reaches (None: organization-owned, all rows)."""
-    owned = table.c[ownership.owner] == grant.user_id if ownership.owner else None
-    if grant.depth is Depth.BASIC:
-        return owned if owned is not None else (false() if ownership.business_unit else None)
-    if ownership.business_unit is None:
-        return owned
-    in_units = table.c[ownership.business_unit].in_(sorted(grant.business_unit_ids))
-    return in_units if owned is None else in_units | owned

@@ -98,7 +98,7 @@ class Records:
     ) -> Page:
         grant = caller.permissions.grant(Access.READ, entity)
         base = RecordQuery(
-            filter=self._bind_filter(entity, options),
+            filter=self._bind_filter(caller, entity, options),
             orderby=bind_orderby(options.orderby, entity),
             grant=grant,
             user_id=caller.user_id,
@@ -159,7 +159,7 @@ class Records:
             return {}
         grant = caller.permissions.grant(Access.READ, entity)
         query = RecordQuery(
-            filter=self._bind_filter(entity, options),
+            filter=self._bind_filter(caller, entity, options),
             orderby=bind_orderby(options.orderby, entity),
             within=(lookup, frozenset(p.lower() for p in parent_ids)),
             grant=grant,
@@ -298,9 +298,16 @@ class Records:
         return self._store.atomic()
 
     # -- helpers ------------------------------------------------------------------------------------------------
-    def _bind_filter(self, entity: EntityDefinition, options: QueryOptions) -> BoundExpression | None:
-        """The ``$filter`` bound to ``entity``: unknown names and mistyped literals fail here, before any read."""
-        return bind_filter(options.filter, entity, self._catalog) if options.filter is not None else None
+    def _bind_filter(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, options: QueryOptions
+    ) -> BoundExpression | None:
+        """The ``$filter`` bound to ``entity``: unknown names and mistyped literals fail here, before any read; the
+        tables it reaches through navigations are read within the caller's Read depth too."""
+        if options.filter is None:
+            return None
+        return bind_filter(
+            options.filter, entity, self._catalog, lambda table: caller.permissions.grant(Access.READ, table)
+        )
 
     def _bindings(
         self,

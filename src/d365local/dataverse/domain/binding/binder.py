@@ -43,6 +43,7 @@ from d365local.dataverse.domain.binding.tree import (
     BoundRelationship,
     LikeKind,
 )
+from d365local.dataverse.domain.security import Grant
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata import filter_ast as ast
 from d365local.dataverse.odata.query_options import OrderBy
@@ -78,9 +79,17 @@ DATAVERSE_QUERY_FUNCTIONS = frozenset(
 """The Web API's query functions (Microsoft.Dynamics.CRM.*): one d365local lacks answers 501, any other name 400."""
 
 
-def bind_filter(expression: ast.Expression, entity: EntityDefinition, catalog: Catalog) -> BoundExpression:
-    """A ``$filter`` on ``entity``, bound; raises the DataverseError Dataverse answers for a bad name or literal."""
-    return _Binder(entity, catalog).condition(expression)
+Reach = Callable[[EntityDefinition], Grant]
+"""The caller's Read grant on a table a filter reaches through a navigation (PrivilegeDenied without one)."""
+
+
+def bind_filter(
+    expression: ast.Expression, entity: EntityDefinition, catalog: Catalog, reach: Reach | None = None
+) -> BoundExpression:
+    """A ``$filter`` on ``entity``, bound; raises the DataverseError Dataverse answers for a bad name or literal.
+    With ``reach``, the rows a navigation or lambda looks at are limited to what the caller may read, so a filter
+    cannot reveal anything about records beyond its Read depth."""
+    return _Binder(entity, catalog, reach).condition(expression)
 
 
 def bind_orderby(orderby: Sequence[OrderBy], entity: EntityDefinition) -> tuple[BoundOrder, ...]:
@@ -109,9 +118,10 @@ def bind_column(entity: EntityDefinition, name: str) -> BoundColumn:
 class _Binder:
     """Binds the conditions of one scope (the queried table, a lambda's child table, a lookup's target table)."""
 
-    def __init__(self, entity: EntityDefinition, catalog: Catalog) -> None:
+    def __init__(self, entity: EntityDefinition, catalog: Catalog, reach: Reach | None) -> None:
         self.entity = entity
         self.catalog = catalog
+        self.reach = reach
 
     def condition(self, node: ast.Expression) -> BoundExpression:
         match node:
@@ -208,8 +218,10 @@ class _Binder:
         target = self.catalog.by_logical_name(lookup.targets[0])
         if target is None:
             raise _not_found(self.entity, path.path[0])
-        condition = _Binder(target, self.catalog).compare(ast.Compare(op, ast.Property(path.path[1:]), right))
-        return BoundRelated(BoundColumn(self.entity, lookup), target, condition)
+        grant = self.reach(target) if self.reach is not None else None
+        scope = _Binder(target, self.catalog, self.reach)
+        condition = scope.compare(ast.Compare(op, ast.Property(path.path[1:]), right))
+        return BoundRelated(BoundColumn(self.entity, lookup), target, condition, grant)
 
     def like(self, node: ast.Call) -> BoundLike:
         pattern = node.args[1] if len(node.args) == 2 else None
@@ -276,10 +288,11 @@ class _Binder:
             raise _not_found(self.entity, node.navigation[0])
         child = self.catalog.by_logical_name(relationship.referencing_entity)
         assert child is not None  # the catalog keeps only relationships between its own tables
-        link = BoundRelationship(self.entity, child, relationship.referencing_attribute)
+        grant = self.reach(child) if self.reach is not None else None
+        link = BoundRelationship(self.entity, child, relationship.referencing_attribute, grant)
         if node.predicate is None:
             return BoundAny(link, None)
-        predicate = _Binder(child, self.catalog).condition(_strip_variable(node.predicate, node.variable))
+        predicate = _Binder(child, self.catalog, self.reach).condition(_strip_variable(node.predicate, node.variable))
         return BoundAny(link, predicate) if node.quantifier == "any" else BoundAll(link, predicate)
 
 

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Literal
 
 from d365local.dataverse.domain.binding.literals import LiteralValue
+from d365local.dataverse.domain.security import Grant
 from d365local.dataverse.odata.filter_ast import Comparison
 from d365local.dataverse.schema.metadata import AttributeDefinition, EntityDefinition
 
@@ -186,6 +187,8 @@ class BoundRelated:
     lookup: BoundColumn
     target: EntityDefinition
     condition: BoundExpression
+    reach: Grant | None = None
+    """The caller's Read grant on ``target``: only rows it reaches count (None: every row)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ class BoundRelationship:
     parent: EntityDefinition
     child: EntityDefinition
     lookup: str
+    reach: Grant | None = None
+    """The caller's Read grant on ``child``: only rows it reaches count (None: every row)."""
 
 
 @dataclass(frozen=True)
