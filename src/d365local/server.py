@@ -38,7 +38,7 @@ from d365local.identity.secret_hash import SecretHasher
 from d365local.log_line import OneLineFormatter
 from d365local.seeding import StarterCredentials, add_starter_secret, apply_seed_file, seed_starter
 from d365local.store.database import Database, open_database
-from d365local.store.engine import exclusive
+from d365local.store.engine import exclusive, sqlite_database_file
 from d365local.store.security_sql import SqlSecurityStore
 from d365local.store.settings_sql import PUBLIC_BASE_URL
 from d365local.tls import TlsFileError, TlsFiles, check_certificate_pair, ensure_tls_files
@@ -272,13 +272,13 @@ def serve(
     """
     check_options(options, env)
     ensure_private_directory(options.data_dir)
-    lock = _claim(options)
+    locks = _claim(options)
     sockets: list[socket.socket] = []
     try:
         sockets = bind_sockets(options)
         port = sockets[0].getsockname()[1]
         prepared = prepare(options, port, env, notice)
-        if lock is not None:
+        for lock in locks:
             lock.publish(prepared.public_url)
         watcher = threading.Thread(
             target=_announce_when_ready, args=(prepared, options, port, announce), name="d365local-ready", daemon=True
@@ -299,7 +299,7 @@ def serve(
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.close()
-        if lock is not None:
+        for lock in locks:
             lock.release()
 
 
@@ -319,14 +319,28 @@ def check_options(options: ServeOptions, env: Mapping[str, str]) -> None:
         )
 
 
-def _claim(options: ServeOptions) -> ServerLock | None:
-    """One owner per data directory — except on PostgreSQL, where several servers sharing a store is the point."""
-    if not (options.database_url or "sqlite").startswith("sqlite"):
-        return None
+def _claim(options: ServeOptions) -> list[ServerLock]:
+    """One owner per data directory and per SQLite database — except on PostgreSQL, where several servers sharing a
+    store is the point. A ``--database-url sqlite:///…`` outside the data directory is claimed through its own
+    directory too, so a second server cannot reach the same file by another route."""
+    url = options.database_url or ""
+    if url and not url.startswith("sqlite"):
+        return []
+    directories = [options.data_dir.resolve()]
+    database = sqlite_database_file(url) if url else None
+    if database is not None and database.parent.resolve() not in directories:
+        ensure_private_directory(database.parent)
+        directories.append(database.parent.resolve())
+    public_url = options.public_url.rstrip("/") if options.public_url else None
+    locks: list[ServerLock] = []
     try:
-        return claim(options.data_dir, options.public_url.rstrip("/") if options.public_url else None)
+        for directory in directories:
+            locks.append(claim(directory, public_url))
     except DataDirectoryInUseError as exc:
+        for lock in locks:
+            lock.release()
         raise ServeError(str(exc)) from exc
+    return locks
 
 
 @contextlib.contextmanager

@@ -139,6 +139,17 @@ def test_a_second_server_on_the_same_data_directory_is_refused(tmp_path: Path) -
         assert orgs[0]["url"] == first.url
 
 
+def test_the_same_sqlite_file_through_database_url_is_refused_too(tmp_path: Path) -> None:
+    """Another data directory does not make the first server's SQLite file free: the file's directory is claimed."""
+    with launched(tmp_path) as (first, _):
+        other = tmp_path / "other"
+        second = run_serve(other, "--database-url", f"sqlite:///{tmp_path / 'd365local.db'}")
+        assert_one_clear_line(second, f"in use by PID {first.process.pid} at {first.url}")
+        orgs = json.loads(first.cli("org", "list", "--json").stdout)
+        assert orgs[0]["url"] == first.url
+        assert first.cli("token").returncode == 0
+
+
 def test_servers_with_the_same_public_url_share_a_data_directory(tmp_path: Path) -> None:
     public = "https://d365.example.test:8443"
     with (

@@ -35,6 +35,17 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir.resolve() / 'd365local.db'}"
 
 
+def sqlite_database_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for another database, an in-memory one, or a malformed URL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def create_database_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
