@@ -21,7 +21,10 @@ application code runs. Bodies over the application's own limit get ``413`` from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +58,44 @@ class LimitedConfig(uvicorn.Config):
             http=LimitedHttpProtocol,
             ws="none",  # nothing here speaks WebSocket
             timeout_keep_alive=max(1, math.ceil(limits.keep_alive_timeout)),
-            limit_concurrency=limits.max_connections,
+            limit_concurrency=min(limits.max_connections, descriptor_budget()),
             **kwargs,
         )
         self.connection_limits = limits
+
+    def get_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
+        """uvicorn's event loop, whose TLS listeners give a client ``header_timeout`` seconds to finish the handshake:
+        the HTTP protocol — and with it the header timeout and the connection cap — only sees a connection once
+        its handshake is done, and asyncio's default allows a minute for it."""
+        base = super().get_loop_factory() or asyncio.new_event_loop
+        handshake_timeout = self.connection_limits.header_timeout
+
+        def factory() -> asyncio.AbstractEventLoop:
+            loop = base()
+            create_server = loop.create_server
+
+            async def create_limited_server(*args: Any, **kwargs: Any) -> asyncio.Server:
+                if kwargs.get("ssl") is not None:
+                    kwargs.setdefault("ssl_handshake_timeout", handshake_timeout)
+                return await create_server(*args, **kwargs)
+
+            loop.create_server = create_limited_server  # type: ignore[method-assign]
+            return loop
+
+        return factory
+
+
+def descriptor_budget(reserve: int = 64) -> int:
+    """How many connections fit in this process's file descriptors (its soft limit raised to the hard one), less
+    ``reserve`` for the database, logs and TLS files: more open connections than that would lock everyone out."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(1, soft - reserve)
 
 
 class _RefusedError(Exception):

@@ -73,6 +73,20 @@ def test_an_idle_connection_is_closed(strict: Server) -> None:
     still_serving(strict)
 
 
+def test_a_connection_that_never_starts_tls_is_closed(strict: Server) -> None:
+    """The TLS handshake must finish within the header timeout: before it, the HTTP layer does not see the
+    connection at all (asyncio's own default would hold it for a minute)."""
+    port = urlsplit(strict.url).port
+    assert port is not None
+    raw = socket.create_connection(("127.0.0.1", port), timeout=BOUND)
+    with raw:
+        try:
+            assert raw.recv(1024) == b""
+        except ConnectionResetError:
+            pass  # closed with nothing sent: a reset is a close too
+    still_serving(strict)
+
+
 def test_half_sent_headers_get_408_and_a_close(strict: Server) -> None:
     sock = connect(strict)
     send(sock, b"GET /common/discovery/instance HTTP/1.1\r\nHost: localhost\r\n")
