@@ -10,6 +10,7 @@ credentials.env then names its first app that lists a secret. Applying it twice 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 
 from d365local.dataverse.domain.admin import DataverseAdmin, DataverseAdminError
-from d365local.dataverse.domain.model import SYSTEM_ADMINISTRATOR
+from d365local.dataverse.domain.model import BASIC_USER, SYSTEM_ADMINISTRATOR
 from d365local.identity.admin import AdminError, DirectoryAdmin
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant
@@ -113,6 +114,7 @@ def apply_seed_file(
     """Apply a YAML seed file idempotently. Returns its first app that lists a secret (with the first secret): a
     seed file replaces the starter, and credentials.env names that app; None when no app lists a secret."""
     document = read_seed_file(path)
+    _check_roles(document, dataverse, path)  # before anything is written: a bad reference leaves nothing half-applied
     first: StarterCredentials | None = None
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
@@ -122,6 +124,27 @@ def apply_seed_file(
         except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
     return first
+
+
+def _check_roles(document: Mapping[str, Any], dataverse: DataverseAdmin, path: Path) -> None:
+    """Every role an application user names exists: a built-in one, or one the org already has."""
+    for t, tenant in enumerate(document.get("tenants") or []):
+        for a, app in enumerate(tenant.get("apps") or []):
+            for u, user in enumerate(app.get("applicationUsers") or []):
+                try:
+                    known = {r.name.lower(): r.name for r in dataverse.roles(str(user["org"]))}
+                except DataverseAdminError:
+                    known = {}  # the org is created by this file: it will have the built-in roles
+                known |= {name.lower(): name for name in (SYSTEM_ADMINISTRATOR, BASIC_USER)}
+                for r, role in enumerate(user.get("roles") or []):
+                    if str(role).lower() not in known:
+                        where = f"tenants[{t}].apps[{a}].applicationUsers[{u}].roles[{r}]"
+                        close = difflib.get_close_matches(str(role).lower(), list(known), n=1)
+                        hint = f"; did you mean '{known[close[0]]}'?" if close else ""
+                        raise SeedError(
+                            f"{path}: {where}: no role {str(role)!r} (roles: {', '.join(sorted(known.values()))})"
+                            f"{hint}; create custom roles first with `role create`"
+                        )
 
 
 def _app_with_secret(

@@ -108,3 +108,22 @@ def test_unreadable_yaml_is_a_seed_error(tmp_path: Path) -> None:
 )
 def test_key_path(path: list[str | int], text: str) -> None:
     assert key_path(path) == text
+
+
+def test_an_unknown_role_stops_the_seed_before_anything_is_written(tmp_path: Path) -> None:
+    """A seed file naming a role that does not exist applies nothing: no half-created tenant or org is left."""
+    from d365local.admins import Admins
+    from d365local.seeding import apply_seed_file
+    from d365local.store.database import open_database
+
+    seed = write(tmp_path, README_SEED.replace("roles: [System Administrator]", "roles: [Sys Admin]"))
+    database = open_database(tmp_path / "data")
+    try:
+        admins = Admins.on(database)
+        with pytest.raises(SeedError) as problem:
+            apply_seed_file(admins.directory, admins.dataverse, database.directory, seed)
+        assert "tenants[0].apps[0].applicationUsers[0].roles[0]: no role 'Sys Admin'" in str(problem.value)
+        assert "did you mean 'System Administrator'?" in str(problem.value)
+        assert database.directory.tenants() == []
+    finally:
+        database.close()
