@@ -78,12 +78,30 @@ def test_a_data_dir_under_a_regular_file(tmp_path: Path) -> None:
     assert (tmp_path / "file").read_text() == "not a directory"
 
 
-@pytest.mark.parametrize("command", [["keys", "list"], ["fault", "list"], ["tenant", "list"]])
+@pytest.mark.parametrize("command", [["keys", "list"], ["fault", "list"], ["tenant", "list"], ["org", "list"]])
 def test_listing_an_empty_data_dir_creates_nothing(tmp_path: Path, command: list[str]) -> None:
     data = tmp_path / "new"
     assert document(run(*command, "--json", "--data-dir", str(data))) == []
     human = run(*command, "--data-dir", str(data))
     assert human.returncode == 0, human.stderr
+    assert not data.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["user", "list", "--tenant", "contoso.onmicrosoft.com"],
+        ["app", "list", "--tenant", "contoso.onmicrosoft.com"],
+        ["appuser", "list", "--org", "contoso"],
+        ["role", "list", "--org", "contoso"],
+    ],
+)
+def test_listing_what_an_empty_data_dir_lacks_is_one_error_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    data = tmp_path / "new"
+    stderr = failed(run(*command, "--data-dir", str(data)))
+    assert "holds no d365local data yet" in stderr
     assert not data.exists()
 
 

@@ -345,3 +345,15 @@ def test_a_filter_through_a_navigation_sees_only_related_records_within_read_dep
         blind.env.get("accounts?$filter=primarycontactid/lastname eq 'confidential'"), 403, DENIED
     )
     assert "is missing prvReadContact privilege" in message
+
+
+def test_a_role_cannot_list_a_privilege_twice(webapi: WebApiEnv) -> None:
+    from d365local.dataverse.domain.admin import DataverseAdminError
+
+    for privileges in (["prvReadUser:Basic", "prvReadSystemUser:Global"], ["prvReadAccount:Basic", "prvReadAccount"]):
+        try:
+            webapi.dataverse.create_role("contoso", f"Twice {uuid.uuid4().hex[:6]}", privileges)
+        except DataverseAdminError as exc:
+            assert "is listed more than once" in str(exc)
+        else:
+            raise AssertionError(f"{privileges} was accepted")

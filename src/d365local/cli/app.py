@@ -55,6 +55,7 @@ def create(cli: CliContext, tenant: str, name: str, app_id: str | None) -> None:
 @common_options
 def list_(cli: CliContext, tenant: str) -> None:
     """List the tenant's app registrations."""
+    cli.require_database()
     with cli.admin() as admin:
         apps = admin.apps(tenant)
     views = [app_view(a) for a in apps]

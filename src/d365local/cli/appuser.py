@@ -58,6 +58,7 @@ def create(cli: CliContext, org: str, app_id: str, roles: tuple[str, ...]) -> No
 @common_options
 def list_(cli: CliContext, org: str) -> None:
     """List the org's application users."""
+    cli.require_database()
     with cli.admins() as (_admin, dataverse):
         views = [appuser_view(u, dataverse) for u in dataverse.application_users(org)]
     columns = ["applicationid", "fullname", "systemuserid", "isdisabled", "roles"]

@@ -94,6 +94,17 @@ class CliContext:
             return True
         return Path(url.database).is_file()
 
+    def require_database(self) -> None:
+        """For listing commands that name a tenant or org: on an empty data directory there is nothing to list, and
+        nothing is created — one clear error instead."""
+        from d365local.cli import database_problems as problems
+
+        if not self.has_database():
+            raise problems.DatabaseUnavailable(
+                f"{self.data_dir} holds no d365local data yet: start `d365local serve --data-dir {self.data_dir}` "
+                "(or `d365local tenant create`) first"
+            )
+
     @contextmanager
     def admin(self) -> Iterator[DirectoryAdmin]:
         from d365local.admins import Admins

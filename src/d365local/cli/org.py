@@ -32,8 +32,10 @@ def create(cli: CliContext, tenant: str, name: str, org_id: str | None) -> None:
 @common_options
 def list_(cli: CliContext, tenant: str | None) -> None:
     """List organizations and their URLs."""
-    with cli.admin() as admin:
-        views = [org_view(o) for o in admin.organizations(tenant)]
+    views = []
+    if cli.has_database():  # an empty data directory lists nothing and stays empty
+        with cli.admin() as admin:
+            views = [org_view(o) for o in admin.organizations(tenant)]
     cli.emit(views, view_table("Organizations", views, ["name", "url", "id", "tenantId"]))
 
 

@@ -46,6 +46,7 @@ def create(cli: CliContext, org: str, name: str, privileges: tuple[str, ...]) ->
 @common_options
 def list_(cli: CliContext, org: str) -> None:
     """List the org's security roles."""
+    cli.require_database()
     with cli.admins() as (_admin, dataverse):
         roles = dataverse.roles(org)
     views = [role_view(r) for r in roles]

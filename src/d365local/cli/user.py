@@ -30,6 +30,7 @@ def create(cli: CliContext, tenant: str, upn: str, display_name: str | None) -> 
 @common_options
 def list_(cli: CliContext, tenant: str) -> None:
     """List a tenant's users."""
+    cli.require_database()
     with cli.admin() as admin:
         views = [user_view(u) for u in admin.users(tenant)]
     cli.emit(views, view_table("Users", views, ["id", "userPrincipalName", "displayName"]))

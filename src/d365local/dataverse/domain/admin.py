@@ -129,7 +129,12 @@ class DataverseAdmin:
             raise DataverseAdminError(f"a role name is 1-{MAX_ROLE_NAME} printable characters")
         if any(r.name.lower() == clean.lower() for r in self._store.roles(org.id)):
             raise DataverseAdminError(f"org {org.name} already has a role named {clean!r}")
-        role = Role(self._new_id(), org.id, clean, org.business_unit_id, tuple(self._privilege(p) for p in privileges))
+        parsed = tuple(self._privilege(p) for p in privileges)
+        names = [p.name.lower() for p in parsed]
+        repeated = next((p.name for p in parsed if names.count(p.name.lower()) > 1), None)
+        if repeated is not None:
+            raise DataverseAdminError(f"the privilege {repeated} is listed more than once: give it once, at one depth")
+        role = Role(self._new_id(), org.id, clean, org.business_unit_id, parsed)
         self._store.add_role(role, self._clock.now())
         return self._role(org, clean)
 
