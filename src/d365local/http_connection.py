@@ -33,6 +33,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from d365local.access_log import log as access_log
+from d365local.log_line import escape
+
 # One read of the transport: the most by which a header can overrun its limit before the raw-byte check sees it.
 _READ_SLACK = 256 * 1024
 
@@ -239,9 +242,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     # -- answers ----------------------------------------------------------------------------------------------------
     def _refuse(self, status: int) -> None:
-        """Answer ``status`` with a short plain-text body and close the connection."""
+        """Answer ``status`` with a short plain-text body and close the connection (and say so in the access log,
+        so an operator sees a flood or a slow client)."""
         self._disarm()
         reason = STATUS_LINE[status][len(b"HTTP/1.1 ") :].strip()
+        peer = self.client[0] if self.client else "?"
+        access_log.info("- (connection from %s) %s", escape(str(peer)), reason.decode("ascii", "replace"))
         lines = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             lines.extend([name, b": ", value, b"\r\n"])

@@ -119,7 +119,8 @@ def bind_sockets(options: ServeOptions) -> list[socket.socket]:
                 sock.close()
                 if host == "::1" and options.host is None:
                     continue  # no IPv6 loopback on this machine: IPv4 alone is fine
-                raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from exc
+                fix = "choose another --host" if isinstance(exc, socket.gaierror) else "choose another --port"
+                raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}; {fix}") from exc
             sock.listen(2048)
             sock.set_inheritable(True)
             port = sock.getsockname()[1]
@@ -314,7 +315,8 @@ def check_options(options: ServeOptions, env: Mapping[str, str]) -> None:
     fixed = [name for name in FIXED_STARTER_VARIABLES if env.get(name)]
     if options.seed_file is not None and fixed:
         raise ServeError(
-            f"{', '.join(fixed)} fix the starter app, which --seed-file replaces: put the tenant and the app "
+            f"{', '.join(fixed)} {'fixes' if len(fixed) == 1 else 'fix'} the starter app, which --seed-file replaces: "
+            "put the tenant and the app "
             "(id, appId, secrets) in the seed file instead, or unset them"
         )
 

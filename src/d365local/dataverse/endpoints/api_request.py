@@ -78,6 +78,6 @@ def query_options(query: str) -> QueryOptions:
     except QueryOptionError as exc:
         if exc.not_supported:
             raise DataverseError(
-                errors.NOT_SUPPORTED, feature=str(exc).removesuffix(" are not supported by d365local yet.")
+                errors.NOT_SUPPORTED, feature=str(exc).removesuffix(" is not supported by d365local yet.")
             ) from exc
         raise DataverseError(errors.QUERY_INVALID, detail=str(exc)) from exc

@@ -19,7 +19,7 @@ from d365local.dataverse.odata.splitting import UnbalancedError, split_outside
 MAX_PAGE_SIZE = 5000
 MAX_EXPAND_DEPTH = 3
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NOT_YET = {"fetchXml": "FetchXML queries", "sql": "SQL queries (?sql=)", "$apply": "Aggregation ($apply)"}
+_NOT_YET = {"fetchXml": "FetchXML (?fetchXml=)", "sql": "SQL (?sql=)", "$apply": "Aggregation ($apply)"}
 _UNSUPPORTED = {"$skip", "$search", "$format"}
 
 
@@ -76,7 +76,7 @@ def parse_query_string(raw: str) -> QueryOptions:
         options[name] = value
     for name, feature in _NOT_YET.items():
         if name in options:
-            raise QueryOptionError(f"{feature} are not supported by d365local yet.", not_supported=True)
+            raise QueryOptionError(f"{feature} is not supported by d365local yet.", not_supported=True)
     return _options(options, aliases, depth=0)
 
 
