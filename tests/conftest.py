@@ -23,6 +23,16 @@ settings.register_profile("dev", deadline=None, max_examples=60)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """A umask that would leave every new file world-readable: what private files must not depend on."""
+    previous = os.umask(0o000)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 # -- databases ------------------------------------------------------------------------------------------------------
 POSTGRES_URL = os.environ.get("D365LOCAL_TEST_DATABASE_URL", "")
 

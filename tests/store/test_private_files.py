@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from d365local.store.database import open_database
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    previous = os.umask(0o000)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def modes(directory: Path) -> dict[str, int]:
