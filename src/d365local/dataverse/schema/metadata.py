@@ -332,6 +332,13 @@ class Catalog:
         covered = {r.key for r in given}
         self.relationships = given + tuple(r for r in self._relationships() if r.key not in covered)
         self.many_to_many_relationships = tuple(r for r in many_to_many if self._has(r.entity1, r.entity2))
+        # Looked up on every navigation and $expand: indexed once, not scanned per call.
+        self._one_to_many: dict[str, tuple[RelationshipDefinition, ...]] = {}
+        self._many_to_one: dict[str, tuple[RelationshipDefinition, ...]] = {}
+        for relationship in self.relationships:
+            referenced, referencing = relationship.referenced_entity, relationship.referencing_entity
+            self._one_to_many[referenced] = (*self._one_to_many.get(referenced, ()), relationship)
+            self._many_to_one[referencing] = (*self._many_to_one.get(referencing, ()), relationship)
 
     def _has(self, *names: str) -> bool:
         return all(name in self._by_logical for name in names)
@@ -354,10 +361,10 @@ class Catalog:
         return self._by_set.get(name)
 
     def one_to_many(self, referenced: str) -> tuple[RelationshipDefinition, ...]:
-        return tuple(r for r in self.relationships if r.referenced_entity == referenced)
+        return self._one_to_many.get(referenced, ())
 
     def many_to_one(self, referencing: str) -> tuple[RelationshipDefinition, ...]:
-        return tuple(r for r in self.relationships if r.referencing_entity == referencing)
+        return self._many_to_one.get(referencing, ())
 
     def _relationships(self) -> Iterable[RelationshipDefinition]:
         for entity in self.entities:
