@@ -322,3 +322,17 @@ def test_a_catalog_without_given_relationships_derives_them_as_before() -> None:
 def test_parse_refuses_another_format() -> None:
     with pytest.raises(ValueError, match="format"):
         parse('{"format": 2, "tables": [], "oneToMany": [], "manyToMany": []}')
+
+
+def test_collection_schema_names_are_dataverse_plurals() -> None:
+    """EntityDefinitions' CollectionSchemaName: not the schema name plus 's' (which gives 'Opportunitys')."""
+    from d365local.dataverse.odata.metadata_documents import entity_document
+    from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+
+    names = {e.logical_name: e.collection_schema_name for e in standard_catalog().entities}
+    assert names["opportunity"] == "Opportunities"
+    assert names["transactioncurrency"] == "TransactionCurrencies"
+    assert names["systemuser"] == "SystemUsers"
+    opportunity = BUILTIN_CATALOG.by_logical_name("opportunity")
+    assert opportunity is not None
+    assert entity_document(opportunity)["CollectionSchemaName"] == "Opportunities"

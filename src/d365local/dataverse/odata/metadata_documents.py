@@ -38,7 +38,7 @@ def entity_document(entity: EntityDefinition) -> dict[str, Any]:
         "SchemaName": entity.schema_name,
         "EntitySetName": entity.entity_set_name,
         "LogicalCollectionName": entity.entity_set_name,
-        "CollectionSchemaName": entity.schema_name + "s",
+        "CollectionSchemaName": entity.collection_schema_name,
         "PrimaryIdAttribute": entity.primary_id,
         "PrimaryNameAttribute": entity.primary_name,
         "PrimaryImageAttribute": None,

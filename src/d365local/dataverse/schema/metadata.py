@@ -296,6 +296,16 @@ class EntityDefinition:
         self._by_name.update({a.logical_name: a for a in self.attributes})
 
     @property
+    def collection_schema_name(self) -> str:
+        """The schema name's plural as Dataverse spells it: the schema name's casing over the entity set name
+        (``Opportunity`` + ``opportunities`` → ``Opportunities``; ``SystemUser`` → ``SystemUsers``)."""
+        schema, plural = self.schema_name, self.entity_set_name
+        common = 0
+        while common < min(len(schema), len(plural)) and schema[common].lower() == plural[common]:
+            common += 1
+        return schema[:common] + plural[common:]
+
+    @property
     def privilege_stem(self) -> str:
         return self.privilege_table or self.schema_name
 
