@@ -140,8 +140,9 @@ class _PublishedKeys:
         return {"keys": self._keys().public_jwks()}
 
     def version(self) -> Hashable:
-        # The key ring is read through the directory's change signal: the kids it publishes now, without a query.
-        return tuple(jwk["kid"] for jwk in self._keys().public_jwks())
+        # The key ring itself: KeyRingCache hands out the same object until the keys change (it is read through the
+        # directory's change signal, without a query), so no per-request tuple of kids is needed to tell.
+        return self._keys()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
