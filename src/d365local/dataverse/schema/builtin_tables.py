@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from d365local.dataverse.schema.metadata import AttributeDefinition as A
 from d365local.dataverse.schema.metadata import AttributeType as T
-from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, Option
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, KeyDefinition, Option
 
 ACTIVE_INACTIVE = (Option(0, "Active"), Option(1, "Inactive"))
 ACTIVE_INACTIVE_STATUS = (Option(1, "Active"), Option(2, "Inactive"))
@@ -130,7 +130,7 @@ ACCOUNT = EntityDefinition(
         *_state(),
         *_system(),
     ),
-    alternate_keys=(("accountnumber",),),
+    keys=(KeyDefinition("AccountNumberKey", ("accountnumber",), "Account Number"),),
 )  # fmt: skip
 
 CONTACT = EntityDefinition(

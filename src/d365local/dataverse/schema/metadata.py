@@ -170,6 +170,15 @@ class AttributeDefinition:
     precision_source: int | None = None
     """Money: where the precision comes from (0 the column's Precision, 1 the organization's pricing decimal
     precision, 2 the record's currency)."""
+    option_set_name: str | None = None
+    """A choice column that uses a global choice (``GlobalOptionSetDefinitions``): its name; None for a local one."""
+    description: str = ""
+    is_custom: bool = False
+    """Added by a customization (metadata Web API, solution import), not shipped with Dataverse."""
+    max_size_kb: int | None = None
+    """File and Image columns: the largest file accepted, in KB."""
+    auto_number_format: str | None = None
+    """String columns numbered by the server (``AutoNumberFormat``, e.g. ``CNR-{SEQNUM:5}``)."""
 
     def __post_init__(self) -> None:
         if not self.schema_name:
@@ -206,6 +215,37 @@ class AttributeDefinition:
 
     def option(self, value: int) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class KeyDefinition:
+    """An alternate key: columns whose values identify a record (``accounts(accountnumber='A1')``)."""
+
+    schema_name: str
+    attributes: tuple[str, ...]
+    display_name: str = ""
+
+    @property
+    def logical_name(self) -> str:
+        return self.schema_name.lower()
+
+    def metadata_id(self, entity: str) -> uuid.UUID:
+        return metadata_id(entity, "keys", self.logical_name)
+
+
+@dataclass(frozen=True)
+class OptionSetDefinition:
+    """A global choice (``GlobalOptionSetDefinitions``): options that several columns share by name."""
+
+    name: str
+    display_name: str
+    options: tuple[Option, ...]
+    description: str = ""
+    is_custom: bool = True
+
+    @property
+    def metadata_id(self) -> uuid.UUID:
+        return metadata_id("optionsets", self.name)
 
 
 @dataclass(frozen=True)
@@ -282,12 +322,17 @@ class EntityDefinition:
     attributes: tuple[AttributeDefinition, ...]
     ownership: str = "UserOwned"
     is_activity: bool = False
-    alternate_keys: tuple[tuple[str, ...], ...] = ()
+    keys: tuple[KeyDefinition, ...] = ()
     privilege_table: str = ""
     """The table's part of its privilege names when it is not the schema name: ``User`` for ``systemuser``
     (``prvReadUser``), ``BusinessUnit`` for ``businessunit``."""
     schema_name: str = ""
     """Dataverse's SchemaName (``SystemUser``, ``BusinessUnit``); empty: the logical name capitalized."""
+    description: str = ""
+    is_custom: bool = False
+    """Created by a customization (metadata Web API, solution import), not shipped with Dataverse."""
+    has_notes: bool = False
+    has_activities: bool = False
     _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -304,6 +349,11 @@ class EntityDefinition:
         while common < min(len(schema), len(plural)) and schema[common].lower() == plural[common]:
             common += 1
         return schema[:common] + plural[common:]
+
+    @property
+    def alternate_keys(self) -> tuple[tuple[str, ...], ...]:
+        """Each alternate key's columns."""
+        return tuple(key.attributes for key in self.keys)
 
     @property
     def privilege_stem(self) -> str:
