@@ -23,7 +23,8 @@ Mapping decisions (where the export format says nothing):
   ``PrimaryName`` (or ``<PrimaryNameAttribute>``).
 * System columns. An export lists a new table's system columns (createdon, ownerid, statecode…) but never
   ``versionnumber``, and a hand-written file may list none: whatever of Dataverse's system columns for the table's
-  ownership is missing is added on reading (Dataverse creates them on import), and ``versionnumber`` is not written.
+  ownership is missing is added on reading (Dataverse creates them on import; ``system_columns`` lists them), and
+  ``versionnumber`` is not written.
   Companion columns (those with ``<AttributeOf>``: ``createdbyname``, ``owneridtype``…) are skipped.
 * Lookup targets come from the file's 1:N relationships (by referencing table and column); system lookups without one
   get Dataverse's fixed targets (``createdby`` → systemuser, ``ownerid`` → systemuser and team…).
@@ -185,7 +186,7 @@ _SYSTEM_TARGETS: dict[str, tuple[str, ...]] = {
 _NOT_EXPORTED = frozenset({"versionnumber"})
 
 
-def _system_columns(ownership: str) -> tuple[AttributeDefinition, ...]:
+def system_columns(ownership: str) -> tuple[AttributeDefinition, ...]:
     """The columns Dataverse gives every new table of this ownership, as an export describes them."""
     T = AttributeType  # noqa: N806
     columns = [
@@ -457,7 +458,7 @@ class _Reader:
         attributes = _with_primary_id(attributes, primary_id, _label(info, "LocalizedNames/LocalizedName"))
         attributes = _with_primary_name(attributes, primary_name)
         present = {a.logical_name for a in attributes}
-        attributes += [c for c in _system_columns(ownership) if c.logical_name not in present]
+        attributes += [c for c in system_columns(ownership) if c.logical_name not in present]
         code = _text(info, "ObjectTypeCode")
         return EntityDefinition(
             logical_name=name,
