@@ -67,8 +67,8 @@ from bench.harness import (
     read_credentials,
     tool_version,
 )
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
-from d365local.store.records_schema import RECORD_TABLES
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.store.record_tables import builtin_record_tables
 
 ORG = "contoso"
 API = "/api/data/v9.2"
@@ -508,17 +508,20 @@ def seed_webapi(
 def raw_insert(workdir: Path, rows: int, deadline_s: float) -> RawResult:
     """The same rows, as the server stores them, with SQLAlchemy Core into a fresh SQLite database.
 
-    Same table definition (``RECORD_TABLES["account"]``, ``metadata.create_all``) and the same engine settings as
-    the server (``create_database_engine``: WAL, synchronous=NORMAL, foreign keys on); one transaction per batch of
+    Same table definition (``builtin_record_tables()["account"]``, created by ``RecordTables.ensure``) and the same
+    engine settings as the server (``create_database_engine``: WAL, synchronous=NORMAL, foreign keys on); one transaction per batch of
     1000, as CreateMultiple has. Only the inserts are timed, not building the row dicts.
     """
     from d365local.store.engine import create_database_engine
+    from d365local.store.schema import metadata, organizations, tenants
 
-    table = RECORD_TABLES["account"]
+    tables = builtin_record_tables()
+    table = tables["account"]
     engine = create_database_engine(f"sqlite:///{workdir / 'raw.db'}")
     try:
-        table.metadata.create_all(engine)
-        tenants, organizations = table.metadata.tables["tenants"], table.metadata.tables["organizations"]
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            tables.ensure(conn)
         org_id, tenant_id, user_id, bu_id = (str(uuid.uuid4()) for _ in range(4))
         with engine.begin() as conn:
             conn.execute(insert(tenants).values(id=tenant_id, display_name="Bench", created_at=time.time()))
@@ -727,11 +730,11 @@ def _select_sql(engine: Engine, query_string: str, org_id: str, limit: int, offs
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        store = SqlRecordStore(engine, RECORD_TABLES, lambda _conn: None)
+        store = SqlRecordStore(engine, builtin_record_tables().tables, lambda _conn: None)
         options = parse_query_string(query_string)
-        entity = BUILTIN_CATALOG.by_logical_name("account")
+        entity = builtin_catalog().by_logical_name("account")
         assert entity is not None
-        bound = bind_filter(options.filter, entity, BUILTIN_CATALOG) if options.filter is not None else None
+        bound = bind_filter(options.filter, entity, builtin_catalog()) if options.filter is not None else None
         query = RecordQuery(filter=bound, orderby=bind_orderby(options.orderby, entity), limit=limit, offset=offset)
         store.select(entity, org_id, query)
     finally:

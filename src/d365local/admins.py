@@ -9,7 +9,7 @@ from pathlib import Path
 
 from d365local.clock import Clock, SystemClock
 from d365local.dataverse.domain.admin import DataverseAdmin
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.faults import FaultInjection
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
@@ -31,7 +31,7 @@ class Admins:
     def on(cls, database: Database, clock: Clock | None = None) -> Admins:
         clock = clock or SystemClock()
         directory = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
-        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
+        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), clock)
         faults = FaultInjection(SqlFaults(database.engine, database.directory.bump), directory, dataverse, clock)
         return cls(directory, dataverse, faults)
 

@@ -24,7 +24,7 @@ from d365local.dataverse.domain.signing_keys import KeySet, SigningKeys
 from d365local.dataverse.endpoints.webapi import WebApi
 from d365local.dataverse.http.authority_keys import HttpSigningKeys
 from d365local.dataverse.http.routes import WebApiHttp
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRingCache
@@ -34,7 +34,7 @@ from d365local.store.directory_cache import CachedDirectoryReader
 from d365local.store.engine import data_version_signal
 from d365local.store.faults_sql import CachedFaults, SqlFaults
 from d365local.store.generation_cache import GenerationCache
-from d365local.store.records_schema import RECORD_TABLES
+from d365local.store.record_tables import builtin_record_tables
 from d365local.store.records_sql import SqlRecordStore
 from d365local.store.replay_sql import SqlReplayGuard
 from d365local.store.security_cache import CachedSecurityStore
@@ -77,8 +77,8 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     trusted_authority = authority if options.authority is None else _fixed(options.authority.rstrip("/"))
     callers = CallerResolver(security, KeySet(source, clock), clock, lambda: (trusted_authority(),))
     records = Records(
-        SqlRecordStore(database.engine, RECORD_TABLES, database.directory.bump),
-        BUILTIN_CATALOG,
+        SqlRecordStore(database.engine, builtin_record_tables().tables, database.directory.bump),
+        builtin_catalog(),
         clock,
         security=security,
     )
@@ -92,7 +92,7 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     webapi = WebApiHttp(
         security,
         callers,
-        WebApi(records, security, BUILTIN_CATALOG, clock),
+        WebApi(records, security, builtin_catalog(), clock),
         authority,
         protection,
         # 401s name the authority whose tokens this Web API trusts (``serve --authority``), as Dataverse names Entra.

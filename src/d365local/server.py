@@ -31,7 +31,7 @@ from d365local.credentials_file import FILE_NAME, read_credentials, write_creden
 from d365local.data_directory import DataDirectoryInUseError, ServerLock, claim, ensure_private_directory
 from d365local.dataverse.domain.admin import DataverseAdmin
 from d365local.dataverse.domain.service_protection import Limits
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.http_connection import ConnectionLimits, LimitedConfig
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
@@ -150,7 +150,7 @@ def prepare(
     database = open_database(options.data_dir, options.database_url)
     clock = SystemClock()
     admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
-    dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
+    dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), clock)
     starter: StarterCredentials | None = None
     with exclusive(database.engine):
         previous = database.settings.get(PUBLIC_BASE_URL)

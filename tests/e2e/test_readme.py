@@ -14,7 +14,7 @@ import yaml
 
 from d365local.clock import SystemClock
 from d365local.dataverse.domain.admin import DataverseAdmin
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.seeding import apply_seed_file
@@ -64,7 +64,7 @@ def test_seed_file_example_applies_twice(tmp_path: Path) -> None:
     database = open_database(tmp_path)
     try:
         admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), SystemClock())
-        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, SystemClock())
+        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), SystemClock())
         apply_seed_file(admin, dataverse, database.directory, path)
         apply_seed_file(admin, dataverse, database.directory, path)
         (tenant,) = admin.tenants()

@@ -11,8 +11,11 @@ import httpx2 as httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from d365local.dataverse.schema.builtin_tables import ACCOUNT
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from tests.http.webapi_fixtures import WebApiEnv, migrated_sqlite, webapi
+
+ACCOUNT = builtin_catalog().by_logical_name("account")
+assert ACCOUNT is not None
 
 __all__ = ["migrated_sqlite", "webapi"]  # fixtures, imported so pytest finds them
 

@@ -21,7 +21,7 @@ from d365local.app import AppOptions, create_app
 from d365local.clock import FrozenClock
 from d365local.dataverse.domain.admin import DataverseAdmin
 from d365local.dataverse.domain.service_protection import Limits
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.model import Application, Tenant
 from d365local.identity.secret_hash import SecretHasher
@@ -133,7 +133,7 @@ def webapi_env(
         admin.create_org(tenant.id, "contoso")
         app = admin.create_app(tenant.id, "integration")
         secret = admin.add_secret(tenant.id, app.app_id).value
-        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
+        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), clock)
         dataverse.ensure_organizations()
         dataverse.create_application_user(
             "contoso", app.app_id, object_id=app.service_principal_id, full_name="x", roles=["System Administrator"]

@@ -1,4 +1,6 @@
-"""The migrations produce exactly the schema ``store.schema`` describes, on SQLite and PostgreSQL."""
+"""The migrations produce exactly the schema ``store.schema`` describes, and the record tables exactly what the
+catalog describes (``store.record_tables``), on SQLite and PostgreSQL — for a new database and for one that an
+older version created."""
 
 from __future__ import annotations
 
@@ -7,11 +9,42 @@ import uuid
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
-from d365local.store import records_schema  # noqa: F401 - the Dataverse record tables belong to the schema
+from d365local.store import records_schema  # noqa: F401 - the Dataverse side's Alembic tables belong to the schema
 from d365local.store.engine import alembic_config, create_database_engine, exclusive, migrate
+from d365local.store.record_tables import FINGERPRINT_SETTING, builtin_record_tables
 from d365local.store.schema import metadata
+
+
+def schema_differences(conn: Connection) -> list[object]:
+    """What the database lacks or has beyond Alembic's tables plus the record tables. Column types are compared on
+    PostgreSQL only: SQLite keeps the declared type of a column an older version created (it stores by affinity)."""
+    records = builtin_record_tables()
+    alembic_diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    # The record tables (and their indexes) are not Alembic's: compare them with the catalog's tables instead.
+    alembic_diff = [d for d in alembic_diff if not _about(d, set(records.metadata.tables))]
+    options = {"compare_type": conn.dialect.name == "postgresql"}
+    record_diff = compare_metadata(MigrationContext.configure(conn, opts=options), records.metadata)
+    record_diff = [d for d in record_diff if not _about(d, set(metadata.tables) | {"alembic_version"})]
+    # An older version made the account number key a unique constraint; the same name as a unique index is the same
+    # rule, and SQLite cannot swap one for the other without rebuilding the table.
+    constraints = {d[1].name for d in record_diff if isinstance(d, tuple) and d[0] == "remove_constraint"}
+    indexes = {d[1].name for d in record_diff if isinstance(d, tuple) and d[0] == "add_index" and d[1].unique}
+    same = constraints & indexes
+    record_diff = [d for d in record_diff if not (isinstance(d, tuple) and getattr(d[1], "name", None) in same)]
+    return [*alembic_diff, *record_diff]
+
+
+def _about(difference: object, tables: set[str]) -> bool:
+    items = difference if isinstance(difference, list) else [difference]
+    for item in items:
+        for part in item:
+            name = getattr(part, "name", None)
+            table = getattr(part, "table", None)
+            if name in tables or getattr(table, "name", None) in tables or part in tables:
+                return True
+    return False
 
 
 def test_upgrade_head_matches_schema(database_url: str) -> None:
@@ -19,9 +52,38 @@ def test_upgrade_head_matches_schema(database_url: str) -> None:
     try:
         migrate(engine)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert diff == []
-        assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+            assert schema_differences(conn) == []
+        expected = set(metadata.tables) | set(builtin_record_tables().metadata.tables) | {"alembic_version"}
+        assert set(inspect(engine).get_table_names()) == expected
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_an_older_version_gains_the_standard_tables_and_keeps_its_rows(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    try:
+        with exclusive(engine), engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0006")  # what the previous release left: 9 tables, fewer columns
+            org, tenant = str(uuid.uuid4()), str(uuid.uuid4())
+            conn.execute(text("INSERT INTO tenants (id, display_name, created_at) VALUES (:t, 'T', 0)"), {"t": tenant})
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, tenant_id, unique_name, is_default, created_at) "
+                    "VALUES (:o, :t, 'org', true, 0)"
+                ),
+                {"o": org, "t": tenant},
+            )
+            conn.execute(
+                text("INSERT INTO dv_account (accountid, orgid, name, accountnumber) VALUES (:a, :o, 'kept', 'A1')"),
+                {"a": str(uuid.uuid4()), "o": org},
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            assert schema_differences(conn) == []
+            kept = conn.execute(text("SELECT name, lastonholdtime FROM dv_account")).one()
+            assert tuple(kept) == ("kept", None)
+            stored = conn.exec_driver_sql(f"SELECT value FROM settings WHERE name = '{FINGERPRINT_SETTING}'")
+            assert stored.scalar_one() == builtin_record_tables().fingerprint()
     finally:
         engine.dispose()
 
@@ -100,6 +162,6 @@ def test_records_keyed_by_org_keep_their_rows_links_and_privileges(database_url:
             conn.execute(text("DELETE FROM dv_systemuser WHERE systemuserid = :u"), {"u": user})
             assert conn.execute(text("SELECT count(*) FROM dv_systemuserroles")).scalar_one() == 0
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            assert schema_differences(conn) == []
     finally:
         engine.dispose()

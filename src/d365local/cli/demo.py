@@ -32,7 +32,7 @@ from d365local.cli.token import decode, post_token_request
 from d365local.clock import SystemClock
 from d365local.dataverse.domain.admin import DataverseAdmin
 from d365local.dataverse.domain.model import SYSTEM_ADMINISTRATOR
-from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
 from d365local.store.database import open_database
@@ -124,7 +124,7 @@ def _run(cli: CliContext, folder: Path) -> None:
         try:
             clock = SystemClock()
             admin = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
-            dataverse = DataverseAdmin(SqlSecurityStore(database.directory), BUILTIN_CATALOG, clock)
+            dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), clock)
             setup = _admin_steps(walk, admin, dataverse)
         finally:
             database.close()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from d365local.data_directory import create_private_file, create_private_parent
+from d365local.store.record_tables import builtin_record_tables
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _STARTUP_LOCK_ID = 0x365_10CA1
@@ -111,6 +112,9 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent, safe when several processes start together)."""
     with exclusive(engine), engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
+        # The record tables follow the catalog, not Alembic (see ``record_tables``); after the migrations, as they
+        # reference the organizations table.
+        builtin_record_tables().ensure(connection)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,9 @@ _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
 
 
 class SqlRecordStore:
-    def __init__(self, engine: Engine, tables: dict[str, Table], bump_generation: Callable[[Connection], None]) -> None:
+    def __init__(
+        self, engine: Engine, tables: Mapping[str, Table], bump_generation: Callable[[Connection], None]
+    ) -> None:
         self._engine = engine
         self._tables = tables
         self._bump = bump_generation

@@ -23,11 +23,15 @@ from d365local.dataverse.domain.model import (
 )
 from d365local.store import schema as t
 from d365local.store.directory_sql import SqlDirectory
-from d365local.store.records_schema import RECORD_TABLES, dataverse_organizations, role_privileges, user_roles
+from d365local.store.record_tables import builtin_record_tables
+from d365local.store.records_schema import dataverse_organizations
 
-SYSTEMUSER = RECORD_TABLES["systemuser"]
-ROLE = RECORD_TABLES["role"]
-BUSINESSUNIT = RECORD_TABLES["businessunit"]
+_TABLES = builtin_record_tables()
+SYSTEMUSER = _TABLES["systemuser"]
+ROLE = _TABLES["role"]
+BUSINESSUNIT = _TABLES["businessunit"]
+role_privileges = _TABLES.role_privileges
+user_roles = _TABLES.user_roles
 
 
 def _when(now: float) -> dt.datetime:

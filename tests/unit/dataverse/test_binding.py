@@ -41,14 +41,19 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.filter_ast import Comparison
 from d365local.dataverse.odata.filter_parser import parse_filter
 from d365local.dataverse.odata.query_options import OrderBy
-from d365local.dataverse.schema.builtin_tables import ACCOUNT, BUILTIN_CATALOG, CONTACT
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
+
+ACCOUNT = builtin_catalog().by_logical_name("account")
+CONTACT = builtin_catalog().by_logical_name("contact")
+assert ACCOUNT is not None
+assert CONTACT is not None
 
 GUID = uuid.UUID("5f6c2a4e-6bd3-4a1c-9f0a-1b2c3d4e5f60")
 EQ = Comparison.EQ
 
 
 def bind(text: str) -> BoundExpression:
-    return bind_filter(parse_filter(text), ACCOUNT, BUILTIN_CATALOG)
+    return bind_filter(parse_filter(text), ACCOUNT, builtin_catalog())
 
 
 def column(name: str, entity: object = ACCOUNT) -> BoundColumn:
@@ -151,7 +156,7 @@ def test_the_other_side_of_a_navigation_comparison_is_bound_on_the_target_table(
 
 def test_a_lookup_with_several_targets_cannot_be_navigated() -> None:
     with pytest.raises(DataverseError) as caught:
-        bind_filter(parse_filter("parentcustomerid/name eq 'x'"), CONTACT, BUILTIN_CATALOG)
+        bind_filter(parse_filter("parentcustomerid/name eq 'x'"), CONTACT, builtin_catalog())
     assert caught.value.message == not_found("parentcustomerid", "contact")
 
 
@@ -222,7 +227,7 @@ def test_literals_take_their_columns_type(text: str, value: object) -> None:
 
 
 def test_a_date_only_column_takes_a_date() -> None:
-    bound = bind_filter(parse_filter("birthdate eq 2024-05-06T23:00:00Z"), CONTACT, BUILTIN_CATALOG)
+    bound = bind_filter(parse_filter("birthdate eq 2024-05-06T23:00:00Z"), CONTACT, builtin_catalog())
     assert isinstance(bound, BoundCompare)
     assert bound.right == BoundLiteral(dt.date(2024, 5, 6))
 
@@ -384,16 +389,16 @@ def test_an_unknown_query_function_is_a_bad_request_and_a_known_missing_one_not_
     from d365local.dataverse.domain.binding.binder import bind_filter
     from d365local.dataverse.errors import DataverseError
     from d365local.dataverse.odata.filter_parser import parse_filter
-    from d365local.dataverse.schema.builtin_tables import BUILTIN_CATALOG
+    from d365local.dataverse.schema.builtin_tables import builtin_catalog
 
-    account = BUILTIN_CATALOG.by_logical_name("account")
+    account = builtin_catalog().by_logical_name("account")
     assert account is not None
     with pytest.raises(DataverseError) as unknown:
-        bind_filter(parse_filter("Microsoft.Dynamics.CRM.U(PropertyName='name')"), account, BUILTIN_CATALOG)
+        bind_filter(parse_filter("Microsoft.Dynamics.CRM.U(PropertyName='name')"), account, builtin_catalog())
     assert (unknown.value.code.code, unknown.value.code.status) == ("0x80060888", 400)
     assert "An unknown function with name 'Microsoft.Dynamics.CRM.U' was found" in unknown.value.message
     with pytest.raises(DataverseError) as missing:
         bind_filter(
-            parse_filter("Microsoft.Dynamics.CRM.ThisFiscalYear(PropertyName='createdon')"), account, BUILTIN_CATALOG
+            parse_filter("Microsoft.Dynamics.CRM.ThisFiscalYear(PropertyName='createdon')"), account, builtin_catalog()
         )
     assert missing.value.code.status == 501

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from d365local.clock import Clock
 from d365local.dataverse.domain.builtin_roles import builtin_roles
 from d365local.dataverse.domain.model import (
+    SYSTEM_ADMINISTRATOR,
     Access,
     ApplicationUser,
     Depth,
@@ -56,6 +57,21 @@ class DataverseAdmin:
             self._store.add_organization(org_id, business_unit, name, now)
             for role_name, privileges in builtin_roles(self._catalog).items():
                 self._store.add_role(Role(self._new_id(), org_id, role_name, business_unit, privileges), now)
+        self._complete_system_administrators()
+
+    def _complete_system_administrators(self) -> None:
+        """System Administrator holds every privilege of every table, as in Dataverse, also for tables added since
+        the org was created (a newer catalog, a custom table)."""
+        everything = builtin_roles(self._catalog)[SYSTEM_ADMINISTRATOR]
+        for org in self._store.organizations():
+            for role in self._store.roles(org.id):
+                if role.name != SYSTEM_ADMINISTRATOR:
+                    continue
+                held = {p.name: p for p in role.privileges}
+                if all(held.get(p.name) == p for p in everything):
+                    continue
+                held.update({p.name: p for p in everything})
+                self._store.set_role_privileges(org.id, role.id, tuple(held.values()))
 
     def organization(self, key: str) -> Organization:
         """By unique name, id or URL."""

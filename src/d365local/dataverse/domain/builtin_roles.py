@@ -18,10 +18,13 @@ DIRECTORY_TABLES = ("systemuser", "businessunit", "team", "role")
 
 def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
     """System Administrator: everything, Global. Basic User: its own business records, and reading the directory."""
+    # Several tables may share their privileges (every activity table has prvReadActivity): each named once.
     administrator = tuple(
-        RolePrivilege(privilege_name(access, table.privilege_stem), Depth.GLOBAL)
-        for table in catalog.entities
-        for access in Access
+        dict.fromkeys(
+            RolePrivilege(privilege_name(access, table.privilege_stem), Depth.GLOBAL)
+            for table in catalog.entities
+            for access in Access
+        )
     )
     basic: list[RolePrivilege] = []
     for table in catalog.entities:
@@ -29,4 +32,4 @@ def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
             basic += [RolePrivilege(privilege_name(access, table.privilege_stem), Depth.BASIC) for access in Access]
         elif table.logical_name in DIRECTORY_TABLES:
             basic.append(RolePrivilege(privilege_name(Access.READ, table.privilege_stem), Depth.LOCAL))
-    return {SYSTEM_ADMINISTRATOR: administrator, BASIC_USER: tuple(basic)}
+    return {SYSTEM_ADMINISTRATOR: administrator, BASIC_USER: tuple(dict.fromkeys(basic))}

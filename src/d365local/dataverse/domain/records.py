@@ -230,9 +230,9 @@ class Records:
         user = caller.permissions.user
         values[entity.primary_id] = identifier
         values.update(self._system_columns(entity, now, user.id, creating=True))
-        if entity.attribute("ownerid") is not None and "ownerid" not in values:
+        if entity.column("ownerid") is not None and "ownerid" not in values:
             values["ownerid"], values["ownerid_type"] = user.id, "systemuser"
-        if entity.attribute("owningbusinessunit") is not None:
+        if entity.column("owningbusinessunit") is not None:
             values["owningbusinessunit"] = user.business_unit_id
         self._defaults(entity, values)
         self._compose_name(entity, values, {})
@@ -272,7 +272,7 @@ class Records:
             caller.permissions.grant_on(Access.ASSIGN, entity, existing)  # a new owner is an Assign, as in Dataverse
             self._check_new_owner(caller, entity, values)
         values.update(self._system_columns(entity, self._now(), caller.user_id, creating=False))
-        if entity.attribute("versionnumber") is not None:
+        if entity.column("versionnumber") is not None:
             values["versionnumber"] = int(existing.get("versionnumber") or 0) + 1
         self._compose_name(entity, values, existing)
         record_id = str(existing[entity.primary_id])
@@ -319,7 +319,7 @@ class Records:
         if _appends(bindings):
             caller.permissions.grant(Access.APPEND, entity)
         for binding in bindings:
-            lookup = entity.attribute(binding.lookup)
+            lookup = entity.column(binding.lookup)
             assert lookup is not None
             target_name, target_id = binding.target, binding.record_id
             if not target_name and target_id is None and not binding.key:
@@ -392,15 +392,15 @@ class Records:
         columns: dict[str, Any] = {}
         names = ("createdon", "modifiedon", "createdby", "modifiedby") if creating else ("modifiedon", "modifiedby")
         for name in names:
-            if entity.attribute(name) is not None:
+            if entity.column(name) is not None:
                 columns[name] = now if name.endswith("on") else user_id
-        if creating and entity.attribute("versionnumber") is not None:
+        if creating and entity.column("versionnumber") is not None:
             columns["versionnumber"] = 1
         return columns
 
     def _defaults(self, entity: EntityDefinition, values: dict[str, Any]) -> None:
-        state = entity.attribute("statecode")
-        status = entity.attribute("statuscode")
+        state = entity.column("statecode")
+        status = entity.column("statuscode")
         if state is not None and values.get("statecode") is None:
             values["statecode"] = state.options[0].value if state.options else 0
         if status is not None and values.get("statuscode") is None and status.options:

@@ -28,13 +28,13 @@ class Ownership:
 
     @classmethod
     def of(cls, table: EntityDefinition) -> Ownership:
-        if table.attribute("ownerid") is not None:
+        if table.column("ownerid") is not None:
             return cls("ownerid", "owningbusinessunit")
         if table.logical_name == "systemuser":
             return cls(table.primary_id, "businessunitid")  # Basic depth on users reaches the user's own record
         if table.logical_name == "businessunit":
             return cls(None, table.primary_id)
-        if table.attribute("businessunitid") is not None:
+        if table.column("businessunitid") is not None:
             return cls(None, "businessunitid")
         return cls(None, None)
 

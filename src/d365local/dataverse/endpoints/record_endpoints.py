@@ -220,7 +220,7 @@ class RecordEndpoints:
     def read_property(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
         """``ES(key)/column`` → ``{"value": …}``; ``ES(key)/navigation`` → the related record(s)."""
         key, name = request.segments[0], request.segments[1].name
-        attribute = entity.attribute(name)
+        attribute = entity.column(name)
         if attribute is None or attribute.type.is_lookup:
             navigation = bind_navigation(entity, name, self._catalog)
             row = self._records.retrieve(caller, entity, key)
@@ -233,7 +233,7 @@ class RecordEndpoints:
     def write_property(self, request: ApiRequest, caller: AuthorizedCaller, entity: EntityDefinition) -> WebResponse:
         """``PUT ES(key)/column {"value": …}`` sets one column; ``DELETE ES(key)/column`` clears it."""
         key, name = request.segments[0], request.segments[1].name
-        attribute = entity.attribute(name)
+        attribute = entity.column(name)
         if attribute is None or attribute.type.is_lookup:
             raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
         if (
@@ -312,7 +312,7 @@ class RecordEndpoints:
         target, column = navigation.target, navigation.column
         if navigation.cardinality is Cardinality.SINGLE:
             grant = caller.permissions.grant(Access.READ, target)
-            lookup = entity.attribute(column)
+            lookup = entity.column(column)
             wanted: dict[str, str] = {}
             for row in rows:
                 target_id = row.get(column)

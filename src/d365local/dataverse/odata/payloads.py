@@ -60,7 +60,7 @@ def parse_body(entity: EntityDefinition, catalog: Catalog, document: object, *, 
             continue
         if key.startswith("@") or "@" in key:
             continue  # @odata.type, @odata.etag, @odata.context and instance annotations carry no column value
-        attribute = entity.attribute(key)
+        attribute = entity.column(key)
         if attribute is None or (attribute.is_primary_id and not creating):
             if attribute is None and key.startswith("_") and key.endswith("_value"):
                 raise _payload(
@@ -161,10 +161,10 @@ def _datetime(entity: EntityDefinition, attribute: AttributeDefinition, value: o
 
 def _binding(entity: EntityDefinition, catalog: Catalog, navigation: str, value: object) -> Binding:
     lookup_name, target_hint = navigation, None
-    lookup = entity.attribute(navigation)
+    lookup = entity.column(navigation)
     if lookup is None and "_" in navigation:
         lookup_name, target_hint = navigation.rsplit("_", 1)
-        lookup = entity.attribute(lookup_name)
+        lookup = entity.column(lookup_name)
     if lookup is None or not lookup.type.is_lookup:
         raise DataverseError(errors.PROPERTY_NOT_FOUND, name=navigation[:100], entity=entity.logical_name)
     if value is None:
@@ -265,23 +265,23 @@ def render_record(
 
 def resolve_name(entity: EntityDefinition, name: str) -> AttributeDefinition | None:
     """A ``$select`` name: a column's logical name, or ``_x_value`` of a lookup."""
-    attribute = entity.attribute(name)
+    attribute = entity.column(name)
     if attribute is None and name.startswith("_") and name.endswith("_value"):
-        attribute = entity.attribute(name[1:-6])
+        attribute = entity.column(name[1:-6])
     return attribute
 
 
 def selected_attributes(entity: EntityDefinition, select: Sequence[str] | None) -> list[AttributeDefinition]:
     """The columns a ``$select`` (None: all) shows, the primary id always among them."""
     if select is None or "*" in select:
-        return list(entity.attributes)
+        return list(entity.columns)
     wanted = []
     for name in select:
         attribute = resolve_name(entity, name)
         if attribute is None:
             raise DataverseError(errors.PROPERTY_NOT_FOUND, name=name[:100], entity=entity.logical_name)
         wanted.append(attribute)
-    primary = entity.attribute(entity.primary_id)
+    primary = entity.column(entity.primary_id)
     if primary is not None and primary not in wanted:
         wanted.append(primary)
     return wanted

@@ -110,6 +110,7 @@ _TYPE_NAMES = {
     AttributeType.OWNER: "OwnerType",
     AttributeType.CUSTOMER: "CustomerType",
 }
+_NOT_COLUMNS = (AttributeType.PARTYLIST, AttributeType.MANAGEDPROPERTY, AttributeType.VIRTUAL)
 REQUIRED_LEVELS = ("None", "SystemRequired", "ApplicationRequired", "Recommended")
 DATE_BEHAVIORS = ("UserLocal", "DateOnly", "TimeZoneIndependent")
 
@@ -202,6 +203,14 @@ class AttributeDefinition:
     @property
     def is_valid_for_update(self) -> bool:
         return self.valid_for_update is True
+
+    @property
+    def is_column(self) -> bool:
+        """Whether records carry this attribute as a Web API property (and storage as a column). Companions of
+        another column (``createdbyname``, ``owneridtype``: the Web API gives them as annotations of the lookup),
+        party lists (``activityparty`` rows) and managed properties are attributes only, described by the metadata.
+        """
+        return self.attribute_of is None and self.type not in _NOT_COLUMNS
 
     @property
     def type_column(self) -> str:
@@ -334,11 +343,15 @@ class EntityDefinition:
     has_notes: bool = False
     has_activities: bool = False
     _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
+    _columns: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
+    _column_list: tuple[AttributeDefinition, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.schema_name:
             object.__setattr__(self, "schema_name", self.logical_name[:1].upper() + self.logical_name[1:])
         self._by_name.update({a.logical_name: a for a in self.attributes})
+        self._columns.update({a.logical_name: a for a in self.attributes if a.is_column})
+        object.__setattr__(self, "_column_list", tuple(self._columns.values()))
 
     @property
     def collection_schema_name(self) -> str:
@@ -364,11 +377,20 @@ class EntityDefinition:
         return metadata_id(self.logical_name)
 
     def attribute(self, name: str) -> AttributeDefinition | None:
+        """Any attribute the metadata describes, companions included."""
         return self._by_name.get(name)
+
+    def column(self, name: str) -> AttributeDefinition | None:
+        """An attribute records carry (a Web API property, a storage column): see ``AttributeDefinition.is_column``."""
+        return self._columns.get(name)
+
+    @property
+    def columns(self) -> tuple[AttributeDefinition, ...]:
+        return self._column_list
 
     @property
     def lookups(self) -> tuple[AttributeDefinition, ...]:
-        return tuple(a for a in self.attributes if a.type.is_lookup)
+        return tuple(a for a in self._columns.values() if a.type.is_lookup)
 
 
 class Catalog:

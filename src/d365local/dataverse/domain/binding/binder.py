@@ -104,9 +104,9 @@ def bind_orderby(orderby: Sequence[OrderBy], entity: EntityDefinition) -> tuple[
 
 def bind_column(entity: EntityDefinition, name: str) -> BoundColumn:
     """A property name (logical name, or ``_x_value`` of a lookup) → the column, or PROPERTY_NOT_FOUND."""
-    attribute = entity.attribute(name)
+    attribute = entity.column(name)
     if attribute is None and name.startswith("_") and name.endswith("_value"):
-        candidate = entity.attribute(name[1:-6])
+        candidate = entity.column(name[1:-6])
         attribute = candidate if candidate is not None and candidate.type.is_lookup else None
     elif attribute is not None and attribute.type.is_lookup:
         attribute = None  # a lookup is addressed as _x_value (or navigated as x/…), not by its bare name
@@ -212,7 +212,7 @@ class _Binder:
 
     def navigation(self, op: ast.Comparison, path: ast.Property, right: ast.Expression) -> BoundRelated:
         """``primarycontactid/fullname eq 'x'``: the lookup's (single) target row must match."""
-        lookup = self.entity.attribute(path.path[0])
+        lookup = self.entity.column(path.path[0])
         if lookup is None or not lookup.type.is_lookup or len(lookup.targets) != 1:
             raise _not_found(self.entity, path.path[0])
         target = self.catalog.by_logical_name(lookup.targets[0])

@@ -34,13 +34,13 @@ class Navigation:
 def navigation(entity: EntityDefinition, name: str, catalog: Catalog) -> Navigation | None:
     """The navigation property ``name`` of ``entity``: a lookup (``primarycontactid``), a lookup with its target
     (``parentcustomerid_account``), or a one-to-many relationship (``contact_customer_accounts``)."""
-    lookup = entity.attribute(name)
+    lookup = entity.column(name)
     if lookup is not None and lookup.type.is_lookup and lookup.targets:
         target = catalog.by_logical_name(lookup.targets[0])
         return Navigation(Cardinality.SINGLE, target, lookup.logical_name) if target else None
     if "_" in name:
         base, _, target_name = name.rpartition("_")
-        lookup = entity.attribute(base)
+        lookup = entity.column(base)
         target = catalog.by_logical_name(target_name)
         if lookup is not None and lookup.type.is_lookup and target is not None and target_name in lookup.targets:
             return Navigation(Cardinality.SINGLE, target, lookup.logical_name)

@@ -1,0 +1,246 @@
+"""SQL tables for Dataverse records, built from a catalog and brought into the database by DDL.
+
+One table per Dataverse table (``dv_<logical name>``), one typed column per attribute that records carry, and real
+indexes (the org and creation time, every lookup, the primary name, each alternate key), so filters, sorts, keys and
+paging stay SQL. Every row carries ``orgid``: organizations share the tables.
+
+The record tables are not Alembic's: the catalog decides them (the standard tables shipped in the package, and later
+the custom tables and columns organizations add), so ``ensure`` compares the database with the catalog and creates
+what is missing: tables, columns, indexes. It runs under the installation-wide start-up lock, and only when the
+catalog's fingerprint differs from the one recorded in ``settings`` (a start-up with nothing to do reads one row).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateColumn
+from sqlalchemy.types import TypeEngine
+
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
+from d365local.store import schema as system
+from d365local.store.schema import GUID
+
+RECORD_TABLE_PREFIX = "dv_"
+FINGERPRINT_SETTING = "record_tables"
+_MAX_IDENTIFIER = 63
+"""PostgreSQL's identifier limit; longer index names are shortened with a hash."""
+_POLYMORPHIC_TYPE = String(64)
+
+
+def record_table_name(entity: EntityDefinition) -> str:
+    return f"{RECORD_TABLE_PREFIX}{entity.logical_name}"
+
+
+def sql_type(attribute: AttributeDefinition) -> TypeEngine[Any]:
+    """The column type for an attribute. Strings are ``text`` whatever their MaxLength: the length is Dataverse's
+    rule, checked on write, and a column's MaxLength can change without rewriting the table."""
+    kind = attribute.type
+    if kind in (AttributeType.STRING, AttributeType.MEMO, AttributeType.MULTISELECTPICKLIST):
+        return Text()
+    if kind is AttributeType.ENTITYNAME:
+        return _POLYMORPHIC_TYPE
+    if kind in (AttributeType.UNIQUEIDENTIFIER, AttributeType.IMAGE, AttributeType.FILE) or kind.is_lookup:
+        return GUID
+    if kind is AttributeType.INTEGER or kind.is_choice:
+        return Integer()
+    if kind is AttributeType.BIGINT:
+        return BigInteger()
+    if kind in (AttributeType.MONEY, AttributeType.DECIMAL):
+        return Numeric(precision=23, scale=10, asdecimal=True)
+    if kind is AttributeType.DOUBLE:
+        return Double()
+    if kind is AttributeType.BOOLEAN:
+        return Boolean()
+    if kind is AttributeType.DATETIME:
+        return Date() if attribute.date_only else DateTime()
+    raise TypeError(f"no SQL type for {kind}")
+
+
+def _short(name: str) -> str:
+    if len(name) <= _MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def _record_table(metadata: MetaData, entity: EntityDefinition) -> Table:
+    name = record_table_name(entity)
+    columns: list[Column[Any]] = [
+        Column(entity.primary_id, GUID, nullable=False),
+        # The organizations table is Alembic's: referenced by column, across the two MetaData collections.
+        Column("orgid", GUID, ForeignKey(system.organizations.c.id, ondelete="CASCADE"), nullable=False),
+    ]
+    # A record id is unique within its organization only, as each Dataverse org is its own database; the key
+    # also gives the default order (and every page's tie-breaker): the primary id within an org.
+    indexes: list[Index | PrimaryKeyConstraint] = [PrimaryKeyConstraint("orgid", entity.primary_id)]
+    if entity.column("createdon") is not None:
+        indexes.append(Index(_short(f"ix_{name}_orgid_createdon"), "orgid", "createdon"))
+    for attribute in entity.columns:
+        if attribute.is_primary_id:
+            continue
+        columns.append(Column(attribute.logical_name, sql_type(attribute), nullable=True))
+        if attribute.type.is_lookup and len(attribute.targets) > 1:
+            columns.append(Column(attribute.type_column, _POLYMORPHIC_TYPE, nullable=True))
+        if attribute.type.is_lookup or attribute.type is AttributeType.UNIQUEIDENTIFIER:
+            indexes.append(Index(_short(f"ix_{name}_{attribute.logical_name}"), attribute.logical_name))
+        if attribute.is_primary_name:
+            indexes.append(Index(_short(f"ix_{name}_orgid_{attribute.logical_name}"), "orgid", attribute.logical_name))
+    for key in entity.keys:
+        key_name = _short(f"uq_{name}_{'_'.join(key.attributes)}")
+        indexes.append(Index(key_name, "orgid", *key.attributes, unique=True))
+    return Table(name, metadata, *columns, *indexes)
+
+
+class RecordTables:
+    """The SQL tables of a catalog's records, plus the role link tables that reference two of them."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.metadata = MetaData(naming_convention=system.metadata.naming_convention)
+        self._tables = {e.logical_name: _record_table(self.metadata, e) for e in catalog.entities}
+        self.role_privileges = Table(
+            "dv_roleprivileges",
+            self.metadata,
+            Column("orgid", GUID, primary_key=True),
+            Column("roleid", GUID, primary_key=True),
+            Column("privilege", String(128), primary_key=True),
+            Column("depth", Integer, nullable=False),
+            ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
+        )
+        self.user_roles = Table(
+            "dv_systemuserroles",
+            self.metadata,
+            Column("orgid", GUID, primary_key=True),
+            Column("systemuserid", GUID, primary_key=True),
+            Column("roleid", GUID, primary_key=True),
+            ForeignKeyConstraint(
+                ["orgid", "systemuserid"], ["dv_systemuser.orgid", "dv_systemuser.systemuserid"], ondelete="CASCADE"
+            ),
+            ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
+            Index("ix_dv_systemuserroles_orgid_roleid", "orgid", "roleid"),
+        )
+
+    def __getitem__(self, logical_name: str) -> Table:
+        return self._tables[logical_name]
+
+    def __contains__(self, logical_name: object) -> bool:
+        return logical_name in self._tables
+
+    @property
+    def tables(self) -> Mapping[str, Table]:
+        return self._tables
+
+    def fingerprint(self) -> str:
+        """A hash of every table, column, type and index: equal fingerprints need no DDL."""
+        digest = hashlib.sha256()
+        for line in _describe(self.metadata.sorted_tables):
+            digest.update(line.encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    def ensure(self, connection: Connection) -> bool:
+        """Create the tables, columns and indexes the database lacks (in the caller's transaction, which should hold
+        the start-up lock); True when it changed the database. Nothing is dropped or narrowed."""
+        fingerprint = self.fingerprint()
+        recorded = system.settings.c
+        stored = connection.execute(
+            select(recorded.value).where(recorded.name == FINGERPRINT_SETTING)
+        ).scalar_one_or_none()
+        if stored == fingerprint:
+            return False
+        _Evolution(connection, self.metadata).apply()
+        if stored is None:
+            connection.execute(insert(system.settings).values(name=FINGERPRINT_SETTING, value=fingerprint))
+        else:
+            connection.execute(
+                update(system.settings).where(recorded.name == FINGERPRINT_SETTING).values(value=fingerprint)
+            )
+        return True
+
+
+def _describe(tables: Iterable[Table]) -> Iterator[str]:
+    for table in tables:
+        yield f"table {table.name}"
+        for column in table.columns:
+            yield f"  column {column.name} {column.type!r} {column.nullable}"
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            yield f"  index {index.name} {index.unique} {[c.name for c in index.columns]}"
+
+
+class _Evolution:
+    """One comparison of the database with the tables, and the DDL that closes the gap."""
+
+    def __init__(self, connection: Connection, metadata: MetaData) -> None:
+        self._connection = connection
+        self._metadata = metadata
+        self._inspector = inspect(connection)
+        self._postgres = connection.dialect.name == "postgresql"
+
+    def apply(self) -> None:
+        existing = set(self._inspector.get_table_names())
+        missing = [table for table in self._metadata.sorted_tables if table.name not in existing]
+        self._metadata.create_all(self._connection, tables=missing)
+        for table in self._metadata.sorted_tables:
+            if table.name in existing:
+                self._evolve(table)
+
+    def _evolve(self, table: Table) -> None:
+        present = {column["name"]: column for column in self._inspector.get_columns(table.name)}
+        preparer = self._connection.dialect.identifier_preparer
+        for column in table.columns:
+            if column.name not in present:
+                definition = CreateColumn(column).compile(dialect=self._connection.dialect)
+                self._connection.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}")
+            elif self._postgres and _needs_retype(present[column.name]["type"], column.type):
+                # Only PostgreSQL enforces declared types; a varchar(n) of an older version becomes text, etc.
+                wanted = column.type.compile(dialect=self._connection.dialect)
+                name, target = preparer.format_column(column), preparer.format_table(table)
+                self._connection.exec_driver_sql(
+                    f"ALTER TABLE {target} ALTER COLUMN {name} TYPE {wanted} USING {name}::{wanted}"
+                )
+        named = {index["name"] for index in self._inspector.get_indexes(table.name)}
+        named |= {constraint["name"] for constraint in self._inspector.get_unique_constraints(table.name)}
+        for index in table.indexes:
+            if index.name not in named:
+                index.create(self._connection)
+
+
+def _needs_retype(present: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
+    if isinstance(wanted, Text):
+        return not isinstance(present, Text)
+    if isinstance(wanted, String) and isinstance(present, String):
+        return (present.length or 0) < (wanted.length or 0)
+    return present._type_affinity is not wanted._type_affinity
+
+
+@functools.cache
+def builtin_record_tables() -> RecordTables:
+    """The tables of the built-in catalog (built once per process)."""
+    return RecordTables(builtin_catalog())
