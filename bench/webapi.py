@@ -509,8 +509,8 @@ def raw_insert(workdir: Path, rows: int, deadline_s: float) -> RawResult:
     """The same rows, as the server stores them, with SQLAlchemy Core into a fresh SQLite database.
 
     Same table definition (``builtin_record_tables()["account"]``, created by ``RecordTables.ensure``) and the same
-    engine settings as the server (``create_database_engine``: WAL, synchronous=NORMAL, foreign keys on); one transaction per batch of
-    1000, as CreateMultiple has. Only the inserts are timed, not building the row dicts.
+    engine settings as the server (``create_database_engine``: WAL, synchronous=NORMAL, foreign keys on); one
+    transaction per batch of 1000, as CreateMultiple has. Only the inserts are timed, not building the row dicts.
     """
     from d365local.store.engine import create_database_engine
     from d365local.store.schema import metadata, organizations, tenants

@@ -82,7 +82,7 @@ def test_a_database_of_an_older_version_gains_the_standard_tables_and_keeps_its_
             assert schema_differences(conn) == []
             kept = conn.execute(text("SELECT name, lastonholdtime FROM dv_account")).one()
             assert tuple(kept) == ("kept", None)
-            stored = conn.exec_driver_sql(f"SELECT value FROM settings WHERE name = '{FINGERPRINT_SETTING}'")
+            stored = conn.execute(text("SELECT value FROM settings WHERE name = :n"), {"n": FINGERPRINT_SETTING})
             assert stored.scalar_one() == builtin_record_tables().fingerprint()
     finally:
         engine.dispose()
