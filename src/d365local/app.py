@@ -29,12 +29,12 @@ from d365local.identity.http import IdentityHttp
 from d365local.identity.secret_hash import SecretHasher
 from d365local.identity.signing import KeyRingCache
 from d365local.identity.token_service import TokenService
+from d365local.store.customizations_sql import SqlCustomizations
 from d365local.store.database import Database
 from d365local.store.directory_cache import CachedDirectoryReader
 from d365local.store.engine import data_version_signal
 from d365local.store.faults_sql import CachedFaults, SqlFaults
 from d365local.store.generation_cache import GenerationCache
-from d365local.store.record_tables import builtin_record_tables
 from d365local.store.records_sql import SqlRecordStore
 from d365local.store.replay_sql import SqlReplayGuard
 from d365local.store.security_cache import CachedSecurityStore
@@ -75,10 +75,12 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     # Dataverse trusts tokens through a published key set only, as real Dataverse trusts Entra.
     source: SigningKeys = _PublishedKeys(keys) if options.authority is None else HttpSigningKeys(options.authority)
     trusted_authority = authority if options.authority is None else _fixed(options.authority.rstrip("/"))
-    callers = CallerResolver(security, KeySet(source, clock), clock, lambda: (trusted_authority(),))
+    schema = SqlCustomizations(database.directory, builtin_catalog(), cache)
+    callers = CallerResolver(
+        security, KeySet(source, clock), clock, lambda: (trusted_authority(),), catalogs=schema.catalog
+    )
     records = Records(
-        SqlRecordStore(database.engine, builtin_record_tables().tables, database.directory.bump),
-        builtin_catalog(),
+        SqlRecordStore(database.engine, schema.tables, database.directory.bump),
         clock,
         security=security,
     )
@@ -92,7 +94,7 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     webapi = WebApiHttp(
         security,
         callers,
-        WebApi(records, security, builtin_catalog(), clock),
+        WebApi(records, security, clock),
         authority,
         protection,
         # 401s name the authority whose tokens this Web API trusts (``serve --authority``), as Dataverse names Entra.

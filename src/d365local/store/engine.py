@@ -21,7 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from d365local.data_directory import create_private_file, create_private_parent
-from d365local.store.record_tables import builtin_record_tables
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.store.customizations_sql import ensure_record_tables
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _STARTUP_LOCK_ID = 0x365_10CA1
@@ -114,7 +115,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(connection), "head")
         # The record tables follow the catalog, not Alembic (see ``record_tables``); after the migrations, as they
         # reference the organizations table.
-        builtin_record_tables().ensure(connection)
+        ensure_record_tables(connection, builtin_catalog())
 
 
 @contextlib.contextmanager

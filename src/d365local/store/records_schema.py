@@ -1,5 +1,6 @@
-"""The Dataverse side's own tables that Alembic manages: organizations' Dataverse settings and service-protection
-usage. The record tables (and the role links between two of them) come from the catalog: ``record_tables``.
+"""The Dataverse side's own tables that Alembic manages: organizations' Dataverse settings, service-protection
+usage and organizations' customizations. The record tables (and the role links between two of them) come from the
+catalog: ``record_tables``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
 )
 
 from d365local.store.schema import GUID, metadata
@@ -38,3 +40,13 @@ throttle_usage = Table(
     Index("ix_dv_throttle_usage_second", "second"),
 )
 """Service-protection usage per user and second, flushed in batches by each server process (PostgreSQL only)."""
+
+customizations = Table(
+    "dv_customizations",
+    metadata,
+    Column("orgid", GUID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""Each organization's custom schema (``dataverse.schema.customizations``) as one JSON document; ``version`` moves
+with every change, so servers rebuild their catalog and record tables only when it did."""

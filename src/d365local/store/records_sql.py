@@ -31,8 +31,12 @@ _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
 
 class SqlRecordStore:
     def __init__(
-        self, engine: Engine, tables: Mapping[str, Table], bump_generation: Callable[[Connection], None]
+        self,
+        engine: Engine,
+        tables: Callable[[], Mapping[str, Table]],
+        bump_generation: Callable[[Connection], None],
     ) -> None:
+        """``tables`` gives the current record tables (they change when an organization changes its schema)."""
         self._engine = engine
         self._tables = tables
         self._bump = bump_generation
@@ -66,7 +70,7 @@ class SqlRecordStore:
                 yield conn
 
     def _table(self, entity: EntityDefinition) -> Table:
-        return self._tables[entity.logical_name]
+        return self._tables()[entity.logical_name]
 
     def insert(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> None:
         table = self._table(entity)
@@ -184,7 +188,7 @@ class SqlRecordStore:
         conditions: list[Any] = [table.c.orgid == org_id]
         if query.filter is not None:
             context = FilterContext(
-                self._tables,
+                self._tables(),
                 org_id,
                 query.user_id,
                 query.business_unit_id,

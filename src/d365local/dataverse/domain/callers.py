@@ -19,6 +19,7 @@ from d365local.dataverse.domain.signing_keys import KeySet
 from d365local.dataverse.domain.storage import SecurityStore
 from d365local.dataverse.domain.token_validation import Audience, Caller, bearer_token, validate
 from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.schema.metadata import Catalog
 
 VALIDATED_TTL = 300.0
 MAX_VALIDATED = 10_000
@@ -28,6 +29,8 @@ MAX_VALIDATED = 10_000
 class AuthorizedCaller:
     organization: Organization
     permissions: Permissions
+    catalog: Catalog
+    """The organization's tables as of this request (built-in and custom)."""
 
     @property
     def user_id(self) -> str:
@@ -38,9 +41,15 @@ class CallerResolver:
     """Turns ``Authorization`` headers into callers; reads go through the (change-signal-validated) store."""
 
     def __init__(
-        self, store: SecurityStore, keys: KeySet, clock: Clock, authorities: Callable[[], Sequence[str]]
+        self,
+        store: SecurityStore,
+        keys: KeySet,
+        clock: Clock,
+        authorities: Callable[[], Sequence[str]],
+        catalogs: Callable[[str], Catalog],
     ) -> None:
         self._store = store
+        self._catalogs = catalogs
         self._keys = keys
         self._clock = clock
         self._authorities = authorities
@@ -59,7 +68,7 @@ class CallerResolver:
         roles = [r for r in self._store.roles(organization.id) if r.id in user.role_ids]
         permissions = Permissions.of(user, roles)
         permissions.require_roles()
-        return AuthorizedCaller(organization, permissions)
+        return AuthorizedCaller(organization, permissions, self._catalogs(organization.id))
 
     def _validated(self, organization: Organization, token: str) -> Caller:
         """Signature checks cost more than the rest of a read; a token already checked for this org is remembered

@@ -25,7 +25,7 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import EntityDefinition
 
 _NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
 """Tables whose primary name Dataverse composes from other columns."""
@@ -48,14 +48,12 @@ class Records:
     def __init__(
         self,
         store: RecordStore,
-        catalog: Catalog,
         clock: Clock,
         *,
         security: SecurityStore | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._store = store
-        self._catalog = catalog
         self._clock = clock
         self._security = security
         """Who may own what: a new owner must be able to read the record (None: owners are not checked)."""
@@ -131,7 +129,7 @@ class Records:
                     wanted.setdefault(str(target), set()).add(str(value).lower())
         names: dict[tuple[str, str], str] = {}
         for target, ids in wanted.items():
-            definition = self._catalog.by_logical_name(target)
+            definition = caller.catalog.by_logical_name(target)
             if definition is None:
                 continue
             for record_id, name in self._store.names(definition, caller.organization.id, ids).items():
@@ -306,7 +304,7 @@ class Records:
         if options.filter is None:
             return None
         return bind_filter(
-            options.filter, entity, self._catalog, lambda table: caller.permissions.grant(Access.READ, table)
+            options.filter, entity, caller.catalog, lambda table: caller.permissions.grant(Access.READ, table)
         )
 
     def _bindings(
@@ -327,7 +325,7 @@ class Records:
                 if len(lookup.targets) > 1:
                     values[lookup.type_column] = None
                 continue
-            target = self._catalog.by_logical_name(target_name)
+            target = caller.catalog.by_logical_name(target_name)
             if target is None or target.logical_name not in lookup.targets:
                 raise DataverseError(
                     errors.INVALID_ARGUMENT, detail=f"The lookup '{lookup.logical_name}' cannot point at {target_name}."

@@ -6,6 +6,8 @@ service's own resources first, then entity sets (``RecordEndpoints`` routes thos
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -51,12 +53,49 @@ def _starts_with(*names: str) -> Callable[[tuple[Segment, ...]], bool]:
 
 
 class WebApi:
-    def __init__(self, records: Records, security: SecurityStore, catalog: Catalog, clock: Clock) -> None:
-        self._catalog = catalog
+    """The Web API of every organization. Each organization has its own catalog (its custom tables); the endpoints
+    are bound to one catalog and built once per catalog object, which stays the same until that schema changes."""
+
+    def __init__(self, records: Records, security: SecurityStore, clock: Clock) -> None:
+        self._records_domain = records
+        self._security = security
         self._clock = clock
+        self._lock = threading.Lock()
+        self._bound: weakref.WeakKeyDictionary[Catalog, _BoundApi] = weakref.WeakKeyDictionary()
+
+    def _bound_to(self, catalog: Catalog) -> _BoundApi:
+        with self._lock:
+            bound = self._bound.get(catalog)
+            if bound is None:
+                bound = self._bound[catalog] = _BoundApi(self.handle, self._records_domain, self._security, catalog)
+            return bound
+
+    def handle(self, raw: WebRequest, caller: AuthorizedCaller) -> WebResponse:
+        try:
+            return self._dispatch(parse_request(raw), caller)
+        except DataverseError as exc:
+            return error_response(exc)
+        except RecursionError:
+            return error_response(DataverseError(errors.QUERY_INVALID, detail="The request is nested too deeply."))
+
+    def _dispatch(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
+        return self._bound_to(caller.catalog).dispatch(request, caller)
+
+
+class _BoundApi:
+    """The routes of one catalog: the service's own resources first, then entity sets."""
+
+    def __init__(
+        self,
+        handle: Callable[[WebRequest, AuthorizedCaller], WebResponse],
+        records: Records,
+        security: SecurityStore,
+        catalog: Catalog,
+    ) -> None:
+        self._catalog = catalog
         self._records = RecordEndpoints(records, catalog)
         metadata = MetadataEndpoints(catalog)
-        batch = BatchEndpoint(self.handle, records, catalog)
+        batch = BatchEndpoint(handle, records, catalog)
         roles = RoleAssociation(security, catalog)
         self._csdl = csdl_document(catalog)
         self._routes = (
@@ -76,15 +115,7 @@ class WebApi:
             Route("BulkDelete", _only("BulkDelete"), {"POST": BulkDelete(records, catalog).handle}),
         )
 
-    def handle(self, raw: WebRequest, caller: AuthorizedCaller) -> WebResponse:
-        try:
-            return self._dispatch(parse_request(raw), caller)
-        except DataverseError as exc:
-            return error_response(exc)
-        except RecursionError:
-            return error_response(DataverseError(errors.QUERY_INVALID, detail="The request is nested too deeply."))
-
-    def _dispatch(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
+    def dispatch(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
         for route in self._routes:
             if route.matches(request.segments):
                 handler = route.methods.get(request.method) or route.methods.get(ANY_METHOD)

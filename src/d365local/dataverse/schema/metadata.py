@@ -406,8 +406,11 @@ class Catalog:
         entities: Iterable[EntityDefinition],
         relationships: Iterable[RelationshipDefinition] = (),
         many_to_many: Iterable[ManyToManyDefinition] = (),
+        option_sets: Iterable[OptionSetDefinition] = (),
     ) -> None:
         self.entities = tuple(entities)
+        self.option_sets = tuple(option_sets)
+        """Global choices (``GlobalOptionSetDefinitions``)."""
         self._by_logical = {e.logical_name: e for e in self.entities}
         self._by_set = {e.entity_set_name: e for e in self.entities}
         given = tuple(r for r in relationships if self._lookup_of(r) is not None)

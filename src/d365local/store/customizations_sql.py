@@ -1,0 +1,154 @@
+"""Organizations' custom schema on SQL: one JSON document per organization, and the record tables that follow it.
+
+A change runs in the directory's write transaction (it bumps the change counter first, which serializes writers
+across processes and hosts and tells every server to look again), applies the DDL the new schema needs (PostgreSQL
+and SQLite both run DDL inside the transaction: a failed change leaves neither document nor tables behind), and
+stores the document with a new version. Readers cache each organization's catalog and the record tables by those
+versions, so a request pays nothing unless the schema really changed.
+
+The record tables are shared by all organizations (rows carry ``orgid``): their columns are the union of every
+organization's schema. A column two organizations define with different storage types is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import Connection, Engine, Table, insert, select, update
+
+from d365local.dataverse import errors
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.schema.customizations import Customizations
+from d365local.dataverse.schema.metadata import AttributeDefinition, Catalog, EntityDefinition
+from d365local.store.directory_sql import SqlDirectory
+from d365local.store.generation_cache import GenerationCache
+from d365local.store.record_tables import RecordTables, sql_type
+from d365local.store.records_schema import customizations as documents
+
+Versions = tuple[tuple[str, int], ...]
+
+
+def load_documents(conn: Connection) -> dict[str, tuple[int, Customizations]]:
+    rows = conn.execute(select(documents.c.orgid, documents.c.version, documents.c.document)).all()
+    return {row.orgid: (row.version, Customizations.from_json(row.document)) for row in rows}
+
+
+def installation_catalog(base: Catalog, schemas: Mapping[str, Customizations]) -> Catalog:
+    """Every table and column any organization has: what the record tables must hold."""
+    extra: dict[str, dict[str, AttributeDefinition]] = {}
+    custom: dict[str, EntityDefinition] = {}
+    for org_id in sorted(schemas):
+        schema = schemas[org_id]
+        for table, columns in schema.columns.items():
+            for column in columns:
+                _merge_column(extra.setdefault(table, {}), table, column)
+        for entity in schema.tables:
+            present = custom.get(entity.logical_name)
+            if present is None:
+                custom[entity.logical_name] = entity
+                continue
+            merged = {a.logical_name: a for a in present.attributes}
+            for column in entity.attributes:
+                _merge_column(merged, entity.logical_name, column)
+            keys = {k.schema_name: k for k in (*present.keys, *entity.keys)}
+            custom[entity.logical_name] = dataclasses.replace(
+                present, attributes=tuple(merged.values()), keys=tuple(keys.values())
+            )
+    union = Customizations(tables=tuple(custom.values()), columns={t: tuple(c.values()) for t, c in extra.items()})
+    return union.apply_to(base)
+
+
+def ensure_record_tables(conn: Connection, base: Catalog) -> bool:
+    """At start-up (under the start-up lock): the record tables every organization's schema needs."""
+    schemas = {org: document for org, (_version, document) in load_documents(conn).items()}
+    return RecordTables(installation_catalog(base, schemas)).ensure(conn)
+
+
+def _merge_column(columns: dict[str, AttributeDefinition], table: str, column: AttributeDefinition) -> None:
+    present = columns.get(column.logical_name)
+    if present is None:
+        columns[column.logical_name] = column
+    elif column.is_column and present.is_column and repr(sql_type(present)) != repr(sql_type(column)):
+        raise DataverseError(
+            errors.INVALID_ARGUMENT,
+            detail=f"The column {table}.{column.logical_name} exists in another organization of this d365local "
+            f"installation with another storage type ({present.type.value}); choose another name.",
+        )
+
+
+class SqlCustomizations:
+    """Implements ``dataverse.domain.storage.CustomizationStore``, and gives the record store its tables."""
+
+    def __init__(self, directory: SqlDirectory, base: Catalog, cache: GenerationCache | None = None) -> None:
+        self._directory = directory
+        self._engine: Engine = directory.engine
+        self._base = base
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._catalogs: dict[str, tuple[int, Catalog]] = {}
+        self._tables: tuple[Versions, RecordTables] | None = None
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def _versions(self) -> Versions:
+        def load() -> Versions:
+            with self._engine.connect() as conn:
+                rows = conn.execute(select(documents.c.orgid, documents.c.version).order_by(documents.c.orgid))
+                return tuple((row.orgid, row.version) for row in rows)
+
+        return self._cache.get("dv-customization-versions", load) if self._cache is not None else load()
+
+    def customizations(self, org_id: str) -> Customizations:
+        with self._engine.connect() as conn:
+            return _document(conn, org_id)[1]
+
+    def catalog(self, org_id: str) -> Catalog:
+        """The organization's catalog: the built-in tables with its customizations."""
+        version = dict(self._versions()).get(org_id, 0)
+        with self._lock:
+            cached = self._catalogs.get(org_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        catalog = self._base if version == 0 else self.customizations(org_id).apply_to(self._base)
+        with self._lock:
+            self._catalogs[org_id] = (version, catalog)
+        return catalog
+
+    def tables(self) -> Mapping[str, Table]:
+        """The record tables of every organization's schema, rebuilt only when some organization's schema changed."""
+        versions = self._versions()
+        current = self._tables
+        if current is not None and current[0] == versions:
+            return current[1].tables
+        with self._engine.connect() as conn:
+            loaded = load_documents(conn)
+        tables = RecordTables(installation_catalog(self._base, {org: doc for org, (_v, doc) in loaded.items()}))
+        self._tables = (versions, tables)
+        return tables.tables
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def change(self, org_id: str, change: Callable[[Customizations, Catalog], Customizations]) -> Customizations:
+        """Apply ``change`` (given the organization's customizations and its current catalog) atomically: the new
+        document, the DDL it needs, and the change signal, in one transaction. Errors leave everything as it was."""
+        with self._directory.write() as conn:
+            loaded = load_documents(conn)
+            version, current = loaded.get(org_id, (0, Customizations()))
+            changed = change(current, current.apply_to(self._base))
+            schemas = {org: doc for org, (_v, doc) in loaded.items()}
+            schemas[org_id] = changed
+            RecordTables(installation_catalog(self._base, schemas)).ensure(conn)
+            if version == 0 and org_id not in loaded:
+                conn.execute(insert(documents).values(orgid=org_id, document=changed.to_json(), version=1))
+            else:
+                conn.execute(
+                    update(documents)
+                    .where(documents.c.orgid == org_id)
+                    .values(document=changed.to_json(), version=version + 1)
+                )
+        return changed
+
+
+def _document(conn: Connection, org_id: str) -> tuple[int, Customizations]:
+    row = conn.execute(select(documents.c.version, documents.c.document).where(documents.c.orgid == org_id)).first()
+    return (0, Customizations()) if row is None else (row.version, Customizations.from_json(row.document))
