@@ -101,6 +101,48 @@ TOO_MUCH_TIME = DataverseCode(
 TOO_MANY_CONCURRENT = DataverseCode("0x80072326", 429, "Number of concurrent requests exceeded the limit of {limit}.")
 
 
+# Metadata writes (docs/reference/metadata-writes.md). Dataverse's error list gives no statuses for these: every one is
+# a validation failure, answered 400. Where the list gives no message template, the message is d365local's ("{detail}").
+DUPLICATE_ENTITY_NAME = DataverseCode(
+    "0x8004700b", 400, "An entity with the specified name already exists. Please specify a unique name."
+)
+INVALID_DISPLAY_NAME = DataverseCode("0x8004700c", 400, "The specified display name is not valid")
+INVALID_PRIMARY_FIELD_TYPE = DataverseCode("0x8004700e", 400, "Primary UI Attribute has to be of type String")
+DUPLICATE_PRIMARY_NAME = DataverseCode(
+    "0x8004701E",
+    400,
+    "The new {new} attribute is set as the primary name attribute for the {entity} entity. The {entity} entity "
+    "already has the {existing} attribute set as the primary name attribute. An entity can only have one primary name "
+    "attribute.",
+)
+DUPLICATE_ATTRIBUTE_SCHEMA_NAME = DataverseCode("0x80047013", 400, "{detail}")
+INVALID_CUSTOM_ATTRIBUTE_TYPE = DataverseCode(
+    "0x80090411",
+    400,
+    "Cannot create custom attribute '{attribute}' of Entity '{entity}' because the type '{type}' is not valid for "
+    "custom attribute.",
+)
+ATTRIBUTE_MAX_LENGTH_OUT_OF_RANGE = DataverseCode(
+    "0x80090479",
+    400,
+    "The provided maximum length {max_length} of column {column} is out of range. Custom maximum length values must be "
+    "between {low} and {high}.",
+)
+INVALID_ATTRIBUTE_FORMAT = DataverseCode(
+    "0x80090483", 400, "The format {format} is not valid for the {type} type column {column} of table {entity}."
+)
+INVALID_STRING_FORMAT = DataverseCode(
+    "0x80090485", 400, "The format {format} is not valid for the String type column {column} of table {entity}."
+)
+DECIMAL_OUT_OF_RANGE = DataverseCode("0x8009049C", 400, "{detail}")
+DOUBLE_OUT_OF_RANGE = DataverseCode("0x8009049D", 400, "{detail}")
+INVALID_DATETIME_BEHAVIOR = DataverseCode("0x80048d17", 400, "{detail}")
+INVALID_AUTO_NUMBER_TYPE = DataverseCode("0x8009049A", 400, "{detail}")
+INVALID_CASCADE_LINK_TYPE = DataverseCode(
+    "0x80048204", 400, "The cascade link type is not valid for the cascade action."
+)
+
+
 class DataverseError(Exception):
     """A Web API failure answered as ``{"error":{"code","message"}}`` with the catalogue's status."""
 
