@@ -94,7 +94,7 @@ def create_app(database: Database, options: AppOptions = AppOptions(), clock: Cl
     webapi = WebApiHttp(
         security,
         callers,
-        WebApi(records, security, clock),
+        WebApi(records, security, schema, clock),
         authority,
         protection,
         # 401s name the authority whose tokens this Web API trusts (``serve --authority``), as Dataverse names Entra.

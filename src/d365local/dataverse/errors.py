@@ -141,6 +141,12 @@ INVALID_AUTO_NUMBER_TYPE = DataverseCode("0x8009049A", 400, "{detail}")
 INVALID_CASCADE_LINK_TYPE = DataverseCode(
     "0x80048204", 400, "The cascade link type is not valid for the cascade action."
 )
+CANNOT_DELETE_IN_USE = DataverseCode(
+    "0x8004F01F",
+    400,
+    "The {kind}({name}) component cannot be deleted because it is referenced by {count} other components. For a list "
+    "of referenced components, use the RetrieveDependenciesForDeleteRequest.",
+)
 
 
 class DataverseError(Exception):

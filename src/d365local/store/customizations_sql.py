@@ -21,10 +21,10 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.schema.customizations import Customizations
-from d365local.dataverse.schema.metadata import AttributeDefinition, Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import AttributeDefinition, Catalog, EntityDefinition, KeyDefinition
 from d365local.store.directory_sql import SqlDirectory
 from d365local.store.generation_cache import GenerationCache
-from d365local.store.record_tables import RecordTables, sql_type
+from d365local.store.record_tables import RecordTables, record_tables_for, sql_type
 from d365local.store.records_schema import customizations as documents
 
 Versions = tuple[tuple[str, int], ...]
@@ -35,35 +35,36 @@ def load_documents(conn: Connection) -> dict[str, tuple[int, Customizations]]:
     return {row.orgid: (row.version, Customizations.from_json(row.document)) for row in rows}
 
 
-def installation_catalog(base: Catalog, schemas: Mapping[str, Customizations]) -> Catalog:
-    """Every table and column any organization has: what the record tables must hold."""
+def installation_tables(base: Catalog, schemas: Mapping[str, Customizations]) -> RecordTables:
+    """The record tables every organization's schema needs: each table and column any organization has (merged),
+    and each organization's own alternate keys as indexes bound to that organization."""
+    if all(schema.is_empty for schema in schemas.values()):
+        return record_tables_for(base)
     extra: dict[str, dict[str, AttributeDefinition]] = {}
     custom: dict[str, EntityDefinition] = {}
+    scoped: dict[str, list[tuple[str, KeyDefinition]]] = {}
     for org_id in sorted(schemas):
         schema = schemas[org_id]
         for table, columns in schema.columns.items():
             for column in columns:
                 _merge_column(extra.setdefault(table, {}), table, column)
+        for table, keys in schema.keys.items():
+            scoped.setdefault(table, []).extend((org_id, key) for key in keys)
         for entity in schema.tables:
+            scoped.setdefault(entity.logical_name, []).extend((org_id, key) for key in entity.keys)
             present = custom.get(entity.logical_name)
-            if present is None:
-                custom[entity.logical_name] = entity
-                continue
-            merged = {a.logical_name: a for a in present.attributes}
+            merged = {a.logical_name: a for a in present.attributes} if present is not None else {}
             for column in entity.attributes:
                 _merge_column(merged, entity.logical_name, column)
-            keys = {k.schema_name: k for k in (*present.keys, *entity.keys)}
-            custom[entity.logical_name] = dataclasses.replace(
-                present, attributes=tuple(merged.values()), keys=tuple(keys.values())
-            )
+            custom[entity.logical_name] = dataclasses.replace(entity, attributes=tuple(merged.values()), keys=())
     union = Customizations(tables=tuple(custom.values()), columns={t: tuple(c.values()) for t, c in extra.items()})
-    return union.apply_to(base)
+    return RecordTables(union.apply_to(base), scoped)
 
 
 def ensure_record_tables(conn: Connection, base: Catalog) -> bool:
     """At start-up (under the start-up lock): the record tables every organization's schema needs."""
     schemas = {org: document for org, (_version, document) in load_documents(conn).items()}
-    return RecordTables(installation_catalog(base, schemas)).ensure(conn)
+    return installation_tables(base, schemas).ensure(conn)
 
 
 def _merge_column(columns: dict[str, AttributeDefinition], table: str, column: AttributeDefinition) -> None:
@@ -123,21 +124,25 @@ class SqlCustomizations:
             return current[1].tables
         with self._engine.connect() as conn:
             loaded = load_documents(conn)
-        tables = RecordTables(installation_catalog(self._base, {org: doc for org, (_v, doc) in loaded.items()}))
+        tables = installation_tables(self._base, {org: doc for org, (_v, doc) in loaded.items()})
         self._tables = (versions, tables)
         return tables.tables
 
     # -- writes ------------------------------------------------------------------------------------------------
     def change(self, org_id: str, change: Callable[[Customizations, Catalog], Customizations]) -> Customizations:
-        """Apply ``change`` (given the organization's customizations and its current catalog) atomically: the new
-        document, the DDL it needs, and the change signal, in one transaction. Errors leave everything as it was."""
+        """Apply ``change`` (given the organization's customizations and the built-in catalog they extend)
+        atomically: the new document, the DDL it needs, and the change signal, in one transaction. Errors leave
+        everything as it was."""
         with self._directory.write() as conn:
             loaded = load_documents(conn)
             version, current = loaded.get(org_id, (0, Customizations()))
-            changed = change(current, current.apply_to(self._base))
+            changed = change(current, self._base)
             schemas = {org: doc for org, (_v, doc) in loaded.items()}
+            before = installation_tables(self._base, schemas)
             schemas[org_id] = changed
-            RecordTables(installation_catalog(self._base, schemas)).ensure(conn)
+            after = installation_tables(self._base, schemas)
+            after.ensure(conn)
+            after.remove_absent(conn, before)
             if version == 0 and org_id not in loaded:
                 conn.execute(insert(documents).values(orgid=org_id, document=changed.to_json(), version=1))
             else:

@@ -16,12 +16,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from d365local.data_directory import create_private_file, create_private_parent
 from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.store import (
+    records_schema,  # noqa: F401 - registers the Dataverse side's Alembic tables
+    schema,
+)
 from d365local.store.customizations_sql import ensure_record_tables
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -112,7 +116,16 @@ def alembic_config(connection: Connection) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent, safe when several processes start together)."""
     with exclusive(engine), engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        if inspect(connection).has_table("alembic_version"):
+            command.upgrade(config, "head")
+        else:
+            # A new database: the newest schema at once, then marked as migrated. Replaying every migration would
+            # build the first version's record tables only to widen them column by column (seconds on SQLite).
+            # tests/store/test_migrations.py proves both paths give the same schema.
+            schema.metadata.create_all(connection)
+            connection.execute(insert(schema.change_counter).values(id=1, generation=0))
+            command.stamp(config, "head")
         # The record tables follow the catalog, not Alembic (see ``record_tables``); after the migrations, as they
         # reference the organizations table.
         ensure_record_tables(connection, builtin_catalog())

@@ -12,9 +12,11 @@ catalog's fingerprint differs from the one recorded in ``settings`` (a start-up 
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+import uuid
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -38,13 +40,20 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeEngine
 
 from d365local.dataverse.schema.builtin_tables import builtin_catalog
-from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import (
+    AttributeDefinition,
+    AttributeType,
+    Catalog,
+    EntityDefinition,
+    KeyDefinition,
+)
 from d365local.store import schema as system
 from d365local.store.schema import GUID
 
@@ -91,7 +100,11 @@ def _short(name: str) -> str:
     return f"{name[: _MAX_IDENTIFIER - 9]}_{digest}"
 
 
-def _record_table(metadata: MetaData, entity: EntityDefinition) -> Table:
+ScopedKeys = Mapping[str, Sequence[tuple[str, KeyDefinition]]]
+"""Alternate keys one organization defined, by table: (organization id, key)."""
+
+
+def _record_table(metadata: MetaData, entity: EntityDefinition, scoped: Sequence[tuple[str, KeyDefinition]]) -> Table:
     name = record_table_name(entity)
     columns: list[Column[Any]] = [
         Column(entity.primary_id, GUID, nullable=False),
@@ -116,15 +129,24 @@ def _record_table(metadata: MetaData, entity: EntityDefinition) -> Table:
     for key in entity.keys:
         key_name = _short(f"uq_{name}_{'_'.join(key.attributes)}")
         indexes.append(Index(key_name, "orgid", *key.attributes, unique=True))
+    for org_id, key in scoped:
+        # Unique within the one organization that defined the key: a partial index, so other organizations sharing
+        # the table are not bound by it. The id is a GUID (checked), so the literal is safe.
+        only = text(f"orgid = '{uuid.UUID(org_id)}'")
+        key_name = _short(f"uq_{name}_{key.logical_name}_{uuid.UUID(org_id).hex[:8]}")
+        indexes.append(Index(key_name, "orgid", *key.attributes, unique=True, sqlite_where=only, postgresql_where=only))
     return Table(name, metadata, *columns, *indexes)
 
 
 class RecordTables:
     """The SQL tables of a catalog's records, plus the role link tables that reference two of them."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, scoped_keys: ScopedKeys | None = None) -> None:
+        scoped = scoped_keys or {}
         self.metadata = MetaData(naming_convention=system.metadata.naming_convention)
-        self._tables = {e.logical_name: _record_table(self.metadata, e) for e in catalog.entities}
+        self._tables = {
+            e.logical_name: _record_table(self.metadata, e, scoped.get(e.logical_name, ())) for e in catalog.entities
+        }
         self.role_privileges = Table(
             "dv_roleprivileges",
             self.metadata,
@@ -184,6 +206,25 @@ class RecordTables:
             )
         return True
 
+    def remove_absent(self, connection: Connection, previous: RecordTables) -> None:
+        """Drop what ``previous`` had and these tables do not: a deleted table, column or key takes its data and its
+        index with it (as in Dataverse). Only for a schema change, never at start-up: a database must survive being
+        opened by an older version."""
+        preparer = connection.dialect.identifier_preparer
+        for old in previous.metadata.sorted_tables:
+            new = self.metadata.tables.get(old.name)
+            if new is None:
+                old.drop(connection)
+                continue
+            wanted = {index.name for index in new.indexes}
+            for index in old.indexes:
+                if index.name not in wanted:
+                    index.drop(connection)
+            target = preparer.format_table(new)
+            for column in old.columns:
+                if column.name not in new.columns:
+                    connection.exec_driver_sql(f"ALTER TABLE {target} DROP COLUMN {preparer.format_column(column)}")
+
 
 def _describe(tables: Iterable[Table]) -> Iterator[str]:
     for table in tables:
@@ -240,7 +281,19 @@ def _needs_retype(present: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
     return present._type_affinity is not wanted._type_affinity
 
 
-@functools.cache
+_BUILT: weakref.WeakKeyDictionary[Catalog, RecordTables] = weakref.WeakKeyDictionary()
+_BUILT_LOCK = threading.Lock()
+
+
+def record_tables_for(catalog: Catalog) -> RecordTables:
+    """The tables of a catalog, built once per catalog object (building them costs a few hundred milliseconds)."""
+    with _BUILT_LOCK:
+        tables = _BUILT.get(catalog)
+        if tables is None:
+            tables = _BUILT[catalog] = RecordTables(catalog)
+        return tables
+
+
 def builtin_record_tables() -> RecordTables:
-    """The tables of the built-in catalog (built once per process)."""
-    return RecordTables(builtin_catalog())
+    """The tables of the built-in catalog."""
+    return record_tables_for(builtin_catalog())

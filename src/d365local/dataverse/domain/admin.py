@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from d365local.clock import Clock
-from d365local.dataverse.domain.builtin_roles import builtin_roles
+from d365local.dataverse.domain.builtin_roles import CUSTOMIZATION_PRIVILEGES, builtin_roles
 from d365local.dataverse.domain.model import (
     SYSTEM_ADMINISTRATOR,
     Access,
@@ -180,7 +180,7 @@ class DataverseAdmin:
         if not _PRIVILEGE.match(name.strip()):
             raise DataverseAdminError(f"a privilege looks like prvReadAccount or prvReadAccount:Basic, got {text!r}")
         # Dataverse's names (prvReadUser), and the table's schema name in their place (prvReadSystemUser) too.
-        known: dict[str, str] = {}
+        known: dict[str, str] = {name.lower(): name for name in CUSTOMIZATION_PRIVILEGES}
         for table in self._catalog.entities:
             for access in Access:
                 official = privilege_name(access, table.privilege_stem)

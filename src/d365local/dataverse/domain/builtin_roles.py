@@ -14,6 +14,12 @@ from d365local.dataverse.schema.metadata import Catalog
 
 BUSINESS_TABLES = ("account", "contact", "lead", "opportunity", "task")
 DIRECTORY_TABLES = ("systemuser", "businessunit", "team", "role")
+CUSTOMIZATION_PRIVILEGES = tuple(
+    f"prv{access}{component}"
+    for component in ("Entity", "Attribute", "Relationship", "EntityKey", "OptionSet")
+    for access in ("Create", "Read", "Write", "Delete")
+)
+"""Privileges of schema changes (the metadata Web API): System Administrator and System Customizer hold them."""
 
 
 def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
@@ -25,7 +31,7 @@ def builtin_roles(catalog: Catalog) -> dict[str, tuple[RolePrivilege, ...]]:
             for table in catalog.entities
             for access in Access
         )
-    )
+    ) + tuple(RolePrivilege(name, Depth.GLOBAL) for name in CUSTOMIZATION_PRIVILEGES)
     basic: list[RolePrivilege] = []
     for table in catalog.entities:
         if table.logical_name in BUSINESS_TABLES:

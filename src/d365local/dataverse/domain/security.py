@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from d365local.dataverse import errors
-from d365local.dataverse.domain.model import Access, ApplicationUser, Depth, Role, privilege_id, privilege_name
+from d365local.dataverse.domain.model import (
+    SYSTEM_ADMINISTRATOR,
+    Access,
+    ApplicationUser,
+    Depth,
+    Role,
+    privilege_id,
+    privilege_name,
+)
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.schema.metadata import EntityDefinition
 
@@ -77,6 +85,9 @@ class Permissions:
     roles: tuple[Role, ...]
     depths: dict[str, Depth]
     """Privilege name (lower-case) → deepest depth granted."""
+    administrator: bool = False
+    """Holds System Administrator: every privilege at Global depth, also those of tables created after the role
+    was stored (Dataverse grants a new table's privileges to System Administrator at once)."""
 
     @classmethod
     def of(cls, user: ApplicationUser, roles: Sequence[Role]) -> Permissions:
@@ -85,7 +96,7 @@ class Permissions:
             for privilege in role.privileges:
                 key = privilege.name.lower()
                 depths[key] = max(depths.get(key, privilege.depth), privilege.depth)
-        return cls(user, tuple(roles), depths)
+        return cls(user, tuple(roles), depths, any(role.name == SYSTEM_ADMINISTRATOR for role in roles))
 
     def require_roles(self) -> None:
         if not self.roles:
@@ -94,10 +105,20 @@ class Permissions:
     def grant(self, access: Access, table: EntityDefinition) -> Grant:
         """The grant for ``access`` on ``table``, or PrivilegeDenied naming the missing privilege."""
         self.require_roles()
-        depth = self.depths.get(privilege_name(access, table.privilege_stem).lower())
+        depth = self.depth_of(privilege_name(access, table.privilege_stem))
         if depth is None:
             raise self.denied(access, table)
         return Grant(depth, self.user.id, frozenset({self.user.business_unit_id}))
+
+    def depth_of(self, privilege: str) -> Depth | None:
+        """The deepest depth of a privilege this user holds, None without it."""
+        return Depth.GLOBAL if self.administrator else self.depths.get(privilege.lower())
+
+    def require(self, privilege: str, table: EntityDefinition) -> None:
+        """PrivilegeDenied unless the user holds ``privilege`` (e.g. ``prvCreateEntity`` to create a table)."""
+        self.require_roles()
+        if self.depth_of(privilege) is None:
+            raise self.denied_privilege(privilege, table)
 
     def grant_on(self, access: Access, table: EntityDefinition, row: Mapping[str, Any]) -> Grant:
         """The grant for ``access`` on one record: PrivilegeDenied unless the privilege's depth reaches it."""
@@ -110,7 +131,7 @@ class Permissions:
         """The first privilege of ``role`` this user does not hold at the role's depth or deeper, if any: Dataverse
         lets a user hand out only what it has itself."""
         for privilege in role.privileges:
-            held = self.depths.get(privilege.name.lower())
+            held = self.depth_of(privilege.name)
             if held is None or held < privilege.depth:
                 return privilege.name
         return None

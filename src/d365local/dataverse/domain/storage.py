@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from d365local.dataverse.domain.binding.tree import BoundExpression, BoundOrder
 from d365local.dataverse.domain.model import ApplicationUser, Organization, Role, RolePrivilege
 from d365local.dataverse.domain.security import Grant
-from d365local.dataverse.schema.metadata import EntityDefinition
+from d365local.dataverse.schema.customizations import Customizations
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
 
 
 class SecurityStore(Protocol):
@@ -48,6 +49,12 @@ class SecurityStore(Protocol):
     def assign_role(self, org_id: str, user_id: str, role_id: str) -> None: ...
 
     def remove_role(self, org_id: str, user_id: str, role_id: str) -> bool: ...
+
+
+class CustomizationStore(Protocol):
+    def change(self, org_id: str, change: Callable[[Customizations, Catalog], Customizations]) -> Customizations:
+        """Apply ``change`` to the organization's customizations (it gets them and the built-in catalog they extend)
+        atomically with the storage they need; the next request, in any process, sees the new schema."""
 
 
 Row = dict[str, Any]

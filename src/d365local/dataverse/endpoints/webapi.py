@@ -15,11 +15,12 @@ from d365local.clock import Clock
 from d365local.dataverse import errors
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.records import Records
-from d365local.dataverse.domain.storage import SecurityStore
+from d365local.dataverse.domain.storage import CustomizationStore, SecurityStore
 from d365local.dataverse.endpoints.api_request import ApiRequest, parse_request
 from d365local.dataverse.endpoints.batch_endpoint import BatchEndpoint
 from d365local.dataverse.endpoints.bulk_delete import BulkDelete
 from d365local.dataverse.endpoints.metadata_endpoints import MetadataEndpoints, is_metadata_segment
+from d365local.dataverse.endpoints.metadata_writes import MetadataWrites
 from d365local.dataverse.endpoints.record_endpoints import RecordEndpoints
 from d365local.dataverse.endpoints.role_association import NAVIGATION as ROLE_NAVIGATION
 from d365local.dataverse.endpoints.role_association import RoleAssociation
@@ -31,7 +32,7 @@ from d365local.dataverse.schema.metadata import Catalog
 
 Handler = Callable[[ApiRequest, AuthorizedCaller], WebResponse]
 ANY_METHOD = "*"
-_METADATA_MESSAGES = ("CreateEntities", "RetrieveMetadataChanges")
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,12 @@ class WebApi:
     """The Web API of every organization. Each organization has its own catalog (its custom tables); the endpoints
     are bound to one catalog and built once per catalog object, which stays the same until that schema changes."""
 
-    def __init__(self, records: Records, security: SecurityStore, clock: Clock) -> None:
+    def __init__(
+        self, records: Records, security: SecurityStore, customizations: CustomizationStore, clock: Clock
+    ) -> None:
         self._records_domain = records
         self._security = security
+        self._writes = MetadataWrites(customizations)
         self._clock = clock
         self._lock = threading.Lock()
         self._bound: weakref.WeakKeyDictionary[Catalog, _BoundApi] = weakref.WeakKeyDictionary()
@@ -67,7 +71,9 @@ class WebApi:
         with self._lock:
             bound = self._bound.get(catalog)
             if bound is None:
-                bound = self._bound[catalog] = _BoundApi(self.handle, self._records_domain, self._security, catalog)
+                bound = self._bound[catalog] = _BoundApi(
+                    self.handle, self._records_domain, self._security, self._writes, catalog
+                )
             return bound
 
     def handle(self, raw: WebRequest, caller: AuthorizedCaller) -> WebResponse:
@@ -90,6 +96,7 @@ class _BoundApi:
         handle: Callable[[WebRequest, AuthorizedCaller], WebResponse],
         records: Records,
         security: SecurityStore,
+        writes: MetadataWrites,
         catalog: Catalog,
     ) -> None:
         self._catalog = catalog
@@ -104,9 +111,11 @@ class _BoundApi:
             Route("WhoAmI", _only("WhoAmI"), {"GET": self._who_am_i}),
             Route("$metadata", _only("$metadata"), {"GET": self._metadata_document}),
             Route(
-                "table definitions", lambda s: bool(s) and is_metadata_segment(s[0].name), {ANY_METHOD: metadata.handle}
+                "table definitions",
+                lambda s: bool(s) and is_metadata_segment(s[0].name),
+                {"GET": metadata.handle, **dict.fromkeys(_WRITES, writes.handle)},
             ),
-            Route("metadata messages", _starts_with(*_METADATA_MESSAGES), {ANY_METHOD: self._metadata_message}),
+            Route("CreateEntities", _only("CreateEntities"), {"POST": writes.handle}),
             Route(
                 "role association",
                 lambda s: len(s) >= 2 and s[0].name == "systemusers" and s[1].name == ROLE_NAVIGATION,
@@ -132,9 +141,6 @@ class _BoundApi:
 
     def _metadata_document(self, _request: ApiRequest, _caller: AuthorizedCaller) -> WebResponse:
         return WebResponse(200, {"Content-Type": "application/xml"}, self._csdl)
-
-    def _metadata_message(self, request: ApiRequest, _caller: AuthorizedCaller) -> WebResponse:
-        raise DataverseError(errors.NOT_SUPPORTED, feature=f"The {request.segments[0].name} message")
 
     def _who_am_i(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
         return json_response(

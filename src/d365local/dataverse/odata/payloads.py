@@ -162,6 +162,10 @@ def _datetime(entity: EntityDefinition, attribute: AttributeDefinition, value: o
 def _binding(entity: EntityDefinition, catalog: Catalog, navigation: str, value: object) -> Binding:
     lookup_name, target_hint = navigation, None
     lookup = entity.column(navigation)
+    named = next((r for r in catalog.many_to_one(entity.logical_name) if r.referencing_navigation == navigation), None)
+    if lookup is None and named is not None:  # a relationship's own name for its lookup (``new_DeptId``)
+        lookup_name, target_hint = named.referencing_attribute, named.referenced_entity
+        lookup = entity.column(lookup_name)
     if lookup is None and "_" in navigation:
         lookup_name, target_hint = navigation.rsplit("_", 1)
         lookup = entity.column(lookup_name)

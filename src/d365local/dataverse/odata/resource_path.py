@@ -98,6 +98,8 @@ def _value(raw: str, text: str) -> KeyValue:
         if "'" in body.replace("''", ""):
             raise PathSyntaxError(f"Bad Request - Error in query syntax: '{text[:200]}'.")
         return body.replace("''", "'")
+    if raw.startswith("@") and _NAME.match(raw[1:]):
+        return raw  # a parameter alias (``RetrieveMetadataChanges(Query=@p1)``): the query option gives its value
     if raw in ("true", "false"):
         return raw == "true"
     if raw == "null":

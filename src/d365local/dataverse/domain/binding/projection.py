@@ -32,12 +32,17 @@ class Navigation:
 
 
 def navigation(entity: EntityDefinition, name: str, catalog: Catalog) -> Navigation | None:
-    """The navigation property ``name`` of ``entity``: a lookup (``primarycontactid``), a lookup with its target
-    (``parentcustomerid_account``), or a one-to-many relationship (``contact_customer_accounts``)."""
+    """The navigation property ``name`` of ``entity``: a lookup (``primarycontactid``), a relationship's name for it
+    (``new_DeptId``, ``regardingobjectid_account_task``), a lookup with its target (``parentcustomerid_account``),
+    or a one-to-many relationship (``contact_customer_accounts``)."""
     lookup = entity.column(name)
     if lookup is not None and lookup.type.is_lookup and lookup.targets:
         target = catalog.by_logical_name(lookup.targets[0])
         return Navigation(Cardinality.SINGLE, target, lookup.logical_name) if target else None
+    for relationship in catalog.many_to_one(entity.logical_name):
+        if relationship.referencing_navigation == name:
+            parent = catalog.by_logical_name(relationship.referenced_entity)
+            return Navigation(Cardinality.SINGLE, parent, relationship.referencing_attribute) if parent else None
     if "_" in name:
         base, _, target_name = name.rpartition("_")
         lookup = entity.column(base)
