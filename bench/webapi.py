@@ -730,7 +730,7 @@ def _select_sql(engine: Engine, query_string: str, org_id: str, limit: int, offs
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        store = SqlRecordStore(engine, lambda: builtin_record_tables().tables, lambda _conn: None)
+        store = SqlRecordStore(engine, builtin_record_tables, lambda _conn: None)
         options = parse_query_string(query_string)
         entity = builtin_catalog().by_logical_name("account")
         assert entity is not None

@@ -4,14 +4,17 @@ records, and everything deleted again."""
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator
 from enum import IntEnum
 
+import httpx
 import pytest
 from azure.identity import ClientSecretCredential
 from PowerPlatform.Dataverse.client import DataverseClient
 from PowerPlatform.Dataverse.core.errors import HttpError
+from PowerPlatform.Dataverse.models.relationship import ManyToManyRelationshipMetadata
 
 from tests.e2e.conftest import Server
 
@@ -204,3 +207,56 @@ def test_a_table_referenced_by_a_lookup_cannot_be_deleted_first(client: Datavers
         client.tables.delete(child_logical)
         client.tables.delete(parent_logical)
     assert client.tables.get(parent_logical) is None
+
+
+def test_a_many_to_many_relationship_associates_expands_and_disassociates(
+    client: DataverseClient, trust: Server
+) -> None:
+    employee, project = table_name("Staff"), table_name("Job")
+    client.tables.create(employee, {})
+    client.tables.create(project, {})
+    first, second = employee.lower(), project.lower()
+    schema_name = f"new_{first[4:]}_{second[4:]}"
+    try:
+        info = client.tables.create_many_to_many_relationship(
+            ManyToManyRelationshipMetadata(
+                schema_name=schema_name, entity1_logical_name=first, entity2_logical_name=second
+            )
+        )
+        assert (info.entity1_logical_name, info.entity2_logical_name) == (first, second)
+        found = client.tables.get_relationship(schema_name)
+        assert found is not None
+        assert found.relationship_type == "many_to_many"
+
+        ada = client.records.create(first, {"new_name": "Ada"})
+        jobs = client.records.create(second, [{"new_name": "Engine"}, {"new_name": "Notes"}])
+        base = f"{trust.credentials['DATAVERSE_URL'].rstrip('/')}/api/data/v9.2"
+        token = ClientSecretCredential(
+            trust.tenant_id, trust.client_id, trust.client_secret, authority=trust.url, disable_instance_discovery=True
+        ).get_token(f"{trust.credentials['DATAVERSE_URL'].rstrip('/')}/.default")
+        headers = {"Authorization": f"Bearer {token.token}"}
+        with httpx.Client(verify=ssl.create_default_context(cafile=trust.ca_bundle), headers=headers) as http:
+            for job in jobs:
+                answer = http.post(
+                    f"{base}/{first}s({ada})/{schema_name}/$ref", json={"@odata.id": f"{base}/{second}s({job})"}
+                )
+                assert answer.status_code == 204, answer.text
+            again = http.post(f"{base}/{first}s({ada})/{schema_name}/$ref", json={"@odata.id": f"{second}s({jobs[0]})"})
+            assert again.status_code == 412  # already associated
+            # Either side's navigation property reads the association.
+            from_project = http.get(f"{base}/{second}s({jobs[0]})/{schema_name}?$select=new_name").json()
+            assert [r["new_name"] for r in from_project["value"]] == ["Ada"]
+
+        rows = client.records.list(first, select=["new_name"], expand=[schema_name])
+        listed = [r for page in [rows] for r in page]
+        assert sorted(p["new_name"] for p in listed[0][schema_name]) == ["Engine", "Notes"]
+
+        with httpx.Client(verify=ssl.create_default_context(cafile=trust.ca_bundle), headers=headers) as http:
+            removed = http.delete(f"{base}/{first}s({ada})/{schema_name}({jobs[1]})/$ref")
+            assert removed.status_code == 204, removed.text
+            left = http.get(f"{base}/{first}s({ada})/{schema_name}").json()["value"]
+            assert [r["new_name"] for r in left] == ["Engine"]
+        client.tables.delete_relationship(found.relationship_id)
+    finally:
+        client.tables.delete(second)
+        client.tables.delete(first)

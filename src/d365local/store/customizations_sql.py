@@ -16,12 +16,18 @@ import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.schema.customizations import Customizations
-from d365local.dataverse.schema.metadata import AttributeDefinition, Catalog, EntityDefinition, KeyDefinition
+from d365local.dataverse.schema.metadata import (
+    AttributeDefinition,
+    Catalog,
+    EntityDefinition,
+    KeyDefinition,
+    ManyToManyDefinition,
+)
 from d365local.store.directory_sql import SqlDirectory
 from d365local.store.generation_cache import GenerationCache
 from d365local.store.record_tables import RecordTables, record_tables_for, sql_type
@@ -43,11 +49,14 @@ def installation_tables(base: Catalog, schemas: Mapping[str, Customizations]) ->
     extra: dict[str, dict[str, AttributeDefinition]] = {}
     custom: dict[str, EntityDefinition] = {}
     scoped: dict[str, list[tuple[str, KeyDefinition]]] = {}
+    intersects: dict[str, ManyToManyDefinition] = {}
     for org_id in sorted(schemas):
         schema = schemas[org_id]
         for table, columns in schema.columns.items():
             for column in columns:
                 _merge_column(extra.setdefault(table, {}), table, column)
+        for relationship in schema.many_to_many:
+            intersects.setdefault(relationship.intersect_entity, relationship)
         for table, keys in schema.keys.items():
             scoped.setdefault(table, []).extend((org_id, key) for key in keys)
         for entity in schema.tables:
@@ -57,7 +66,11 @@ def installation_tables(base: Catalog, schemas: Mapping[str, Customizations]) ->
             for column in entity.attributes:
                 _merge_column(merged, entity.logical_name, column)
             custom[entity.logical_name] = dataclasses.replace(entity, attributes=tuple(merged.values()), keys=())
-    union = Customizations(tables=tuple(custom.values()), columns={t: tuple(c.values()) for t, c in extra.items()})
+    union = Customizations(
+        tables=tuple(custom.values()),
+        columns={t: tuple(c.values()) for t, c in extra.items()},
+        many_to_many=tuple(intersects.values()),
+    )
     return RecordTables(union.apply_to(base), scoped)
 
 
@@ -116,17 +129,17 @@ class SqlCustomizations:
             self._catalogs[org_id] = (version, catalog)
         return catalog
 
-    def tables(self) -> Mapping[str, Table]:
+    def tables(self) -> RecordTables:
         """The record tables of every organization's schema, rebuilt only when some organization's schema changed."""
         versions = self._versions()
         current = self._tables
         if current is not None and current[0] == versions:
-            return current[1].tables
+            return current[1]
         with self._engine.connect() as conn:
             loaded = load_documents(conn)
         tables = installation_tables(self._base, {org: doc for org, (_v, doc) in loaded.items()})
         self._tables = (versions, tables)
-        return tables.tables
+        return tables
 
     # -- writes ------------------------------------------------------------------------------------------------
     def change(self, org_id: str, change: Callable[[Customizations, Catalog], Customizations]) -> Customizations:

@@ -53,6 +53,7 @@ from d365local.dataverse.schema.metadata import (
     Catalog,
     EntityDefinition,
     KeyDefinition,
+    ManyToManyDefinition,
 )
 from d365local.store import schema as system
 from d365local.store.schema import GUID
@@ -138,6 +139,34 @@ def _record_table(metadata: MetaData, entity: EntityDefinition, scoped: Sequence
     return Table(name, metadata, *columns, *indexes)
 
 
+def _intersect_table(metadata: MetaData, catalog: Catalog, relationship: ManyToManyDefinition) -> Table:
+    """(orgid, first record, second record): deleting either record removes the link, as in Dataverse."""
+    name = f"{RECORD_TABLE_PREFIX}{relationship.intersect_entity}"
+    one, two = catalog.intersect_attributes(relationship)
+    first = catalog.by_logical_name(relationship.entity1)
+    second = catalog.by_logical_name(relationship.entity2)
+    assert first is not None
+    assert second is not None  # the catalog keeps only relationships between its tables
+    return Table(
+        name,
+        metadata,
+        Column("orgid", GUID, primary_key=True),
+        Column(one, GUID, primary_key=True),
+        Column(two, GUID, primary_key=True),
+        ForeignKeyConstraint(
+            ["orgid", one],
+            [f"{record_table_name(first)}.orgid", f"{record_table_name(first)}.{first.primary_id}"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["orgid", two],
+            [f"{record_table_name(second)}.orgid", f"{record_table_name(second)}.{second.primary_id}"],
+            ondelete="CASCADE",
+        ),
+        Index(_short(f"ix_{name}_orgid_{two}"), "orgid", two),
+    )
+
+
 class RecordTables:
     """The SQL tables of a catalog's records, plus the role link tables that reference two of them."""
 
@@ -146,6 +175,9 @@ class RecordTables:
         self.metadata = MetaData(naming_convention=system.metadata.naming_convention)
         self._tables = {
             e.logical_name: _record_table(self.metadata, e, scoped.get(e.logical_name, ())) for e in catalog.entities
+        }
+        self._intersects = {
+            r.intersect_entity: _intersect_table(self.metadata, catalog, r) for r in catalog.many_to_many_relationships
         }
         self.role_privileges = Table(
             "dv_roleprivileges",
@@ -156,18 +188,8 @@ class RecordTables:
             Column("depth", Integer, nullable=False),
             ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
         )
-        self.user_roles = Table(
-            "dv_systemuserroles",
-            self.metadata,
-            Column("orgid", GUID, primary_key=True),
-            Column("systemuserid", GUID, primary_key=True),
-            Column("roleid", GUID, primary_key=True),
-            ForeignKeyConstraint(
-                ["orgid", "systemuserid"], ["dv_systemuser.orgid", "dv_systemuser.systemuserid"], ondelete="CASCADE"
-            ),
-            ForeignKeyConstraint(["orgid", "roleid"], ["dv_role.orgid", "dv_role.roleid"], ondelete="CASCADE"),
-            Index("ix_dv_systemuserroles_orgid_roleid", "orgid", "roleid"),
-        )
+        # Users' roles are the systemuserroles_association relationship's intersect table.
+        self.user_roles = self._intersects["systemuserroles"]
 
     def __getitem__(self, logical_name: str) -> Table:
         return self._tables[logical_name]
@@ -178,6 +200,10 @@ class RecordTables:
     @property
     def tables(self) -> Mapping[str, Table]:
         return self._tables
+
+    def intersect(self, relationship: ManyToManyDefinition) -> Table:
+        """The table linking the records of an N:N relationship."""
+        return self._intersects[relationship.intersect_entity]
 
     def fingerprint(self) -> str:
         """A hash of every table, column, type and index: equal fingerprints need no DDL."""

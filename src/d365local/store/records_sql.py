@@ -22,8 +22,9 @@ from d365local.dataverse.domain.model import Depth
 from d365local.dataverse.domain.security import Ownership
 from d365local.dataverse.domain.storage import RecordQuery, Row
 from d365local.dataverse.errors import DataverseError
-from d365local.dataverse.schema.metadata import EntityDefinition
+from d365local.dataverse.schema.metadata import EntityDefinition, ManyToManyDefinition
 from d365local.store.odata_sql import FilterContext, compile_filter, compile_order, reach_condition
+from d365local.store.record_tables import RecordTables
 
 _SECURITY_TABLES = frozenset({"systemuser", "role", "businessunit", "team"})
 """Tables whose rows the security cache reads: writing them through the Web API is an admin change."""
@@ -33,7 +34,7 @@ class SqlRecordStore:
     def __init__(
         self,
         engine: Engine,
-        tables: Callable[[], Mapping[str, Table]],
+        tables: Callable[[], RecordTables],
         bump_generation: Callable[[Connection], None],
     ) -> None:
         """``tables`` gives the current record tables (they change when an organization changes its schema)."""
@@ -71,6 +72,9 @@ class SqlRecordStore:
 
     def _table(self, entity: EntityDefinition) -> Table:
         return self._tables()[entity.logical_name]
+
+    def _intersect(self, relationship: ManyToManyDefinition) -> Table:
+        return self._tables().intersect(relationship)
 
     def insert(self, entity: EntityDefinition, org_id: str, values: Mapping[str, Any]) -> None:
         table = self._table(entity)
@@ -188,7 +192,7 @@ class SqlRecordStore:
         conditions: list[Any] = [table.c.orgid == org_id]
         if query.filter is not None:
             context = FilterContext(
-                self._tables(),
+                self._tables().tables,
                 org_id,
                 query.user_id,
                 query.business_unit_id,
@@ -204,3 +208,36 @@ class SqlRecordStore:
             if reach is not None:
                 conditions.append(reach)
         return conditions
+
+    # -- N:N associations ---------------------------------------------------------------------------------------
+    def _sides(self, relationship: ManyToManyDefinition) -> tuple[Table, str, str]:
+        table = self._intersect(relationship)
+        one, two = (column.name for column in table.primary_key.columns if column.name != "orgid")
+        return table, one, two
+
+    def link(self, relationship: ManyToManyDefinition, org_id: str, first_id: str, second_id: str) -> None:
+        table, one, two = self._sides(relationship)
+        try:
+            with self._connection(write=True) as conn, conn.begin_nested():
+                conn.execute(insert(table).values({"orgid": org_id, one: first_id.lower(), two: second_id.lower()}))
+        except IntegrityError as exc:
+            raise DataverseError(errors.DUPLICATE_RECORD) from exc
+
+    def unlink(self, relationship: ManyToManyDefinition, org_id: str, first_id: str, second_id: str) -> bool:
+        table, one, two = self._sides(relationship)
+        condition = (table.c.orgid == org_id, table.c[one] == first_id.lower(), table.c[two] == second_id.lower())
+        with self._connection(write=True) as conn:
+            return conn.execute(delete(table).where(*condition)).rowcount > 0
+
+    def linked(
+        self, relationship: ManyToManyDefinition, org_id: str, from_first: bool, record_ids: Collection[str]
+    ) -> dict[str, set[str]]:
+        table, one, two = self._sides(relationship)
+        near, far = (one, two) if from_first else (two, one)
+        wanted = sorted({record_id.lower() for record_id in record_ids})
+        query = select(table.c[near], table.c[far]).where(table.c.orgid == org_id, table.c[near].in_(wanted))
+        found: dict[str, set[str]] = {}
+        with self._connection() as conn:
+            for row in conn.execute(query):
+                found.setdefault(str(row[0]).lower(), set()).add(str(row[1]).lower())
+        return found

@@ -16,6 +16,7 @@ from typing import Any
 from d365local.clock import Clock
 from d365local.dataverse import errors
 from d365local.dataverse.domain.binding.binder import bind_filter, bind_orderby
+from d365local.dataverse.domain.binding.projection import Navigation
 from d365local.dataverse.domain.binding.tree import BoundExpression
 from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.model import Access, privilege_id, privilege_name
@@ -174,6 +175,65 @@ class Records:
             if len(group) < cap:
                 group.append(row)
         return groups
+
+    def associated_many(
+        self, caller: AuthorizedCaller, navigation: Navigation, parent_ids: Sequence[str], options: QueryOptions
+    ) -> dict[str, list[Row]]:
+        """Rows of ``navigation.target`` associated with each of ``parent_ids`` through its N:N relationship (an
+        ``$expand`` of a page), within Read depth, in two queries: parent id (lower-case) → its rows, ordered, at most
+        ``$top`` (or 5000) each."""
+        relationship, target = navigation.relationship, navigation.target
+        assert relationship is not None
+        links = self._store.linked(relationship, caller.organization.id, navigation.from_first, parent_ids)
+        related = {record_id for ids in links.values() for record_id in ids}
+        if not related:
+            return {}
+        query = RecordQuery(
+            filter=self._bind_filter(caller, target, options),
+            orderby=bind_orderby(options.orderby, target),
+            within=(target.primary_id, frozenset(related)),
+            grant=caller.permissions.grant(Access.READ, target),
+            user_id=caller.user_id,
+            business_unit_id=caller.permissions.user.business_unit_id,
+            now=self._clock.now(),
+        )
+        rows = self._store.select(target, caller.organization.id, query)
+        cap = min(options.top, 5000) if options.top is not None else 5000
+        groups: dict[str, list[Row]] = {}
+        for parent, ids in links.items():
+            group = [row for row in rows if str(row[target.primary_id]).lower() in ids][:cap]
+            if group:
+                groups[parent] = group
+        return groups
+
+    def associate(
+        self,
+        caller: AuthorizedCaller,
+        entity: EntityDefinition,
+        key: Segment,
+        navigation: Navigation,
+        target_key: Segment,
+        *,
+        remove: bool = False,
+    ) -> None:
+        """Associate (or, with ``remove``, disassociate) two records through an N:N relationship. Both records must
+        be readable, and the caller needs Append and AppendTo on both tables, as Dataverse asks."""
+        relationship, target = navigation.relationship, navigation.target
+        assert relationship is not None
+        row = self.retrieve(caller, entity, key)
+        other = self.retrieve(caller, target, target_key)
+        for table, record in ((entity, row), (target, other)):
+            caller.permissions.grant_on(Access.APPEND, table, record)
+            caller.permissions.grant_on(Access.APPEND_TO, table, record)
+        own_id, other_id = str(row[entity.primary_id]), str(other[target.primary_id])
+        first, second = (own_id, other_id) if navigation.from_first else (other_id, own_id)
+        if not remove:
+            self._store.link(relationship, caller.organization.id, first, second)
+        elif not self._store.unlink(relationship, caller.organization.id, first, second):
+            raise DataverseError(
+                errors.INVALID_ARGUMENT,
+                detail=f"The records are not associated through the relationship {relationship.schema_name}.",
+            )
 
     def related(
         self, caller: AuthorizedCaller, entity: EntityDefinition, lookup: str, parent_id: str, options: QueryOptions

@@ -14,7 +14,7 @@ from d365local.dataverse.domain.binding.tree import BoundExpression, BoundOrder
 from d365local.dataverse.domain.model import ApplicationUser, Organization, Role, RolePrivilege
 from d365local.dataverse.domain.security import Grant
 from d365local.dataverse.schema.customizations import Customizations
-from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, ManyToManyDefinition
 
 
 class SecurityStore(Protocol):
@@ -105,3 +105,16 @@ class RecordStore(Protocol):
 
     def atomic(self) -> AbstractContextManager[None]:
         """All record writes inside happen together or not at all (change sets, CreateMultiple)."""
+
+    def link(self, relationship: ManyToManyDefinition, org_id: str, first_id: str, second_id: str) -> None:
+        """Associate two records of an N:N relationship (``entity1``'s, then ``entity2``'s); DUPLICATE_RECORD if
+        they already are."""
+
+    def unlink(self, relationship: ManyToManyDefinition, org_id: str, first_id: str, second_id: str) -> bool:
+        """Disassociate them; False if they were not associated."""
+
+    def linked(
+        self, relationship: ManyToManyDefinition, org_id: str, from_first: bool, record_ids: Collection[str]
+    ) -> dict[str, set[str]]:
+        """For records of one side (``entity1`` when ``from_first``), the ids of the other side's records they are
+        associated with, in one query: record id (lower-case) → related ids (lower-case)."""

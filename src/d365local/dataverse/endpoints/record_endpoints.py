@@ -272,7 +272,11 @@ class RecordEndpoints:
             )
             document = {"@odata.context": _context(request, target, options.select, single=True)}
             return json_response(document | self._render_all(caller, target, [related], options, prefs)[0])
-        rows = self._records.related(caller, target, column, str(row[entity.primary_id]), options)
+        parent = str(row[entity.primary_id])
+        if navigation.cardinality is Cardinality.ASSOCIATED:
+            rows = self._records.associated_many(caller, navigation, [parent], options).get(parent.lower(), [])
+        else:
+            rows = self._records.related(caller, target, column, parent, options)
         value = self._render_all(caller, target, rows, options, prefs)
         return json_response({"@odata.context": _context(request, target, options.select), "value": value})
 
@@ -330,7 +334,10 @@ class RecordEndpoints:
             by_id = {str(r[target.primary_id]).lower(): d for r, d in zip(visible, documents, strict=True)}
             return {row_id: by_id.get(target_id) for row_id, target_id in wanted.items()}, None
         parents = [str(row[entity.primary_id]) for row in rows]
-        groups = self._records.related_many(caller, target, column, parents, expand.options)
+        if navigation.cardinality is Cardinality.ASSOCIATED:
+            groups = self._records.associated_many(caller, navigation, parents, expand.options)
+        else:
+            groups = self._records.related_many(caller, target, column, parents, expand.options)
         children = [child for group in groups.values() for child in group]
         rendered = iter(self._render_all(caller, target, children, expand.options, prefs))
         return {parent: [next(rendered) for _ in group] for parent, group in groups.items()}, []

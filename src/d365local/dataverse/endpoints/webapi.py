@@ -17,6 +17,7 @@ from d365local.dataverse.domain.callers import AuthorizedCaller
 from d365local.dataverse.domain.records import Records
 from d365local.dataverse.domain.storage import CustomizationStore, SecurityStore
 from d365local.dataverse.endpoints.api_request import ApiRequest, parse_request
+from d365local.dataverse.endpoints.associations import Associations, is_reference_path
 from d365local.dataverse.endpoints.batch_endpoint import BatchEndpoint
 from d365local.dataverse.endpoints.bulk_delete import BulkDelete
 from d365local.dataverse.endpoints.metadata_endpoints import MetadataEndpoints, is_metadata_segment
@@ -122,6 +123,7 @@ class _BoundApi:
                 {ANY_METHOD: roles.handle},
             ),
             Route("BulkDelete", _only("BulkDelete"), {"POST": BulkDelete(records, catalog).handle}),
+            Route("association", is_reference_path, {ANY_METHOD: Associations(records, catalog).handle}),
         )
 
     def dispatch(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.query_options import Preferences
-from d365local.dataverse.odata.resource_path import KeyValue, PathSyntaxError, parse_resource_path
+from d365local.dataverse.odata.resource_path import KeyValue, PathSyntaxError, Segment, parse_resource_path
 from d365local.dataverse.schema.metadata import AttributeDefinition, AttributeType, Catalog, EntityDefinition
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
@@ -182,26 +182,33 @@ def _binding(entity: EntityDefinition, catalog: Catalog, navigation: str, value:
             errors.INVALID_ARGUMENT,
             detail=f"Content-ID Reference: '${content.group(1)}' does not exist in the batch context.",
         )
-    path = urlsplit(value.strip()).path if "://" in value else value.strip()
-    path = re.sub(r"^(?:.*?/api/data/v9\.\d/|/)", "", path)
-    try:
-        segments = parse_resource_path(path)
-    except PathSyntaxError as exc:
-        raise _payload(entity, f"'{navigation}@odata.bind' is not a record URL: {exc}") from exc
-    target_entity = catalog.by_entity_set(segments[0].name) if len(segments) == 1 else None
-    if target_entity is None or not segments[0].has_key:
-        raise _payload(
-            entity, f"'{navigation}@odata.bind' must name one record, like \"/{_set_for(catalog, lookup)}(<id>)\"."
-        )
+    reference = record_reference(catalog, value)
+    if isinstance(reference, str):
+        raise _payload(entity, f"'{navigation}@odata.bind' {reference}, like \"/{_set_for(catalog, lookup)}(<id>)\".")
+    target_entity, segment = reference
     if target_entity.logical_name not in lookup.targets or (target_hint and target_hint != target_entity.logical_name):
         raise _payload(entity, f"The lookup '{lookup_name}' cannot point at a {target_entity.logical_name}.")
-    segment = segments[0]
     return Binding(
         lookup_name,
         target_entity.logical_name,
         record_id=str(segment.guid) if segment.guid else None,
         key=segment.named,
     )
+
+
+def record_reference(catalog: Catalog, url: str) -> tuple[EntityDefinition, Segment] | str:
+    """The table and key of a record URL (absolute, ``/accounts(<id>)`` or ``accounts(<id>)``), as ``@odata.bind``
+    and ``@odata.id`` give them; otherwise what is wrong with it, for the caller's error."""
+    path = urlsplit(url.strip()).path if "://" in url else url.strip()
+    path = re.sub(r"^(?:.*?/api/data/v9\.\d/|/)", "", path)
+    try:
+        segments = parse_resource_path(path)
+    except PathSyntaxError as exc:
+        return f"is not a record URL ({exc})"
+    entity = catalog.by_entity_set(segments[0].name) if len(segments) == 1 else None
+    if entity is None or not segments[0].has_key:
+        return "must name one record"
+    return entity, segments[0]
 
 
 def _set_for(catalog: Catalog, lookup: AttributeDefinition) -> str:

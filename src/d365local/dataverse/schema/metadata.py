@@ -435,6 +435,14 @@ class Catalog:
         lookup = referencing.attribute(relationship.referencing_attribute)
         return lookup if lookup is not None and lookup.type.is_lookup else None
 
+    def intersect_attributes(self, relationship: ManyToManyDefinition) -> tuple[str, str]:
+        """The intersect table's columns naming the two records: the two tables' primary ids (``<id>one`` and
+        ``<id>two`` for a relationship of a table with itself)."""
+        first, second = self._by_logical[relationship.entity1], self._by_logical[relationship.entity2]
+        if first.logical_name == second.logical_name:
+            return f"{first.primary_id}one", f"{second.primary_id}two"
+        return first.primary_id, second.primary_id
+
     def many_to_many(self, entity: str) -> tuple[ManyToManyDefinition, ...]:
         """The N:N relationships ``entity`` takes part in."""
         return tuple(r for r in self.many_to_many_relationships if entity in (r.entity1, r.entity2))

@@ -11,7 +11,7 @@ from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.payloads import resolve_name
 from d365local.dataverse.odata.query_options import QueryOptions
-from d365local.dataverse.schema.metadata import Catalog, EntityDefinition
+from d365local.dataverse.schema.metadata import Catalog, EntityDefinition, ManyToManyDefinition
 
 
 class Cardinality(Enum):
@@ -19,6 +19,8 @@ class Cardinality(Enum):
     """A lookup of this table: at most one related record."""
     COLLECTION = "collection"
     """Rows of another table whose lookup points at this record."""
+    ASSOCIATED = "associated"
+    """Rows of another table associated with this record through an N:N relationship."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,12 @@ class Navigation:
     cardinality: Cardinality
     target: EntityDefinition
     column: str
-    """The lookup column: on this table (single-valued) or on the target (collection-valued)."""
+    """The lookup column: on this table (single-valued) or on the target (collection-valued); empty for N:N."""
+    relationship: ManyToManyDefinition | None = None
+    """The N:N relationship of an ``ASSOCIATED`` navigation."""
+    from_first: bool = True
+    """Whether this table is the relationship's ``entity1`` side (for a table related with itself: which
+    navigation property)."""
 
 
 def navigation(entity: EntityDefinition, name: str, catalog: Catalog) -> Navigation | None:
@@ -53,6 +60,14 @@ def navigation(entity: EntityDefinition, name: str, catalog: Catalog) -> Navigat
         if relationship.referenced_navigation == name:
             child = catalog.by_logical_name(relationship.referencing_entity)
             return Navigation(Cardinality.COLLECTION, child, relationship.referencing_attribute) if child else None
+    for many in catalog.many_to_many(entity.logical_name):
+        for from_first, own, other, property_name in (
+            (True, many.entity1, many.entity2, many.entity1_navigation),
+            (False, many.entity2, many.entity1, many.entity2_navigation),
+        ):
+            target = catalog.by_logical_name(other)
+            if own == entity.logical_name and property_name == name and target is not None:
+                return Navigation(Cardinality.ASSOCIATED, target, "", many, from_first)
     return None
 
 
