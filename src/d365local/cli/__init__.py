@@ -21,6 +21,7 @@ COMMANDS = {
     "appuser": "appuser:appuser_group",
     "role": "role:role_group",
     "keys": "keys:keys_group",
+    "schema": "schema:schema_group",
     "fault": "fault:fault_group",
     "serve": "serve:serve_command",
     "token": "token:token_command",
