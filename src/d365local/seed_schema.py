@@ -36,7 +36,7 @@ APP = _object(
     },
     required=["name"],
 )
-ORG = _object({"name": {"type": "string"}, "id": {"type": "string"}}, required=["name"])
+ORG = _object({"name": {"type": "string"}, "id": {"type": "string"}, "schema": {"type": "string"}}, required=["name"])
 TENANT = _object(
     {
         "name": {"type": "string"},

@@ -5,7 +5,9 @@ app "d365local starter" with a secret and a granted Dynamics CRM permission, and
 Administrator. ``D365LOCAL_TENANT_ID`` /
 ``D365LOCAL_CLIENT_ID`` / ``D365LOCAL_CLIENT_SECRET`` fix its ids and secret for CI. A seed file (YAML) replaces
 the starter: tenants, apps with fixed ids and secrets, users, owners, orgs and application users with roles;
-credentials.env then names its first app that lists a secret. Applying it twice changes nothing.
+credentials.env then names its first app that lists a secret. An org may name a solution zip (``schema:``, relative
+to the seed file; what ``d365local schema export`` writes, or a Dataverse export) whose tables, columns, choices,
+keys and relationships it gets. Applying it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import yaml
 
 from d365local.dataverse.domain.admin import DataverseAdmin, DataverseAdminError
 from d365local.dataverse.domain.model import BASIC_USER, SYSTEM_ADMINISTRATOR
+from d365local.dataverse.domain.schema_import import from_solution, import_schema
+from d365local.dataverse.errors import DataverseError
+from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.dataverse.schema.solution import SolutionError, read_solution
 from d365local.identity.admin import AdminError, DirectoryAdmin
 from d365local.identity.errors import IdentityError
 from d365local.identity.model import DYNAMICS_CRM_NAME, USER_IMPERSONATION, Application, Tenant
 from d365local.seed_schema import seed_file_problems
+from d365local.store.customizations_sql import SqlCustomizations
 from d365local.store.directory_sql import SqlDirectory
 from d365local.store.settings_sql import SqlSettings
 
@@ -119,7 +126,7 @@ def apply_seed_file(
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
         try:
-            _apply_tenant(admin, dataverse, directory, _mapping(entry, where))
+            _apply_tenant(admin, dataverse, directory, _mapping(entry, where), path.parent)
             first = first or _app_with_secret(admin, directory, _mapping(entry, where))
         except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
@@ -174,7 +181,11 @@ def read_seed_file(path: Path) -> dict[str, Any]:
 
 
 def _apply_tenant(
-    admin: DirectoryAdmin, dataverse: DataverseAdmin, directory: SqlDirectory, entry: Mapping[str, Any]
+    admin: DirectoryAdmin,
+    dataverse: DataverseAdmin,
+    directory: SqlDirectory,
+    entry: Mapping[str, Any],
+    folder: Path,
 ) -> None:
     tenant = _ensure_tenant(admin, directory, str(entry["name"]), _optional_str(entry, "id"))
     verified = {d.name for d in tenant.domains}
@@ -192,8 +203,33 @@ def _apply_tenant(
         if not any(o.name == name for o in directory.organizations()):
             admin.create_org(tenant.id, name, org_id=_optional_str(org_entry, "id"))
     dataverse.ensure_organizations()
+    for index, org in enumerate(_list(entry, "orgs", "a tenant")):
+        org_entry = _mapping(org, "orgs[]")
+        if org_entry.get("schema") is not None:
+            _apply_schema(
+                dataverse, directory, str(org_entry["name"]).lower(), folder / str(org_entry["schema"]), index
+            )
     for app_entry in _list(entry, "apps", "a tenant"):
         _apply_app(admin, dataverse, directory, tenant, _mapping(app_entry, "apps[]"))
+
+
+def _apply_schema(dataverse: DataverseAdmin, directory: SqlDirectory, org: str, path: Path, index: int) -> None:
+    """The solution's schema in the org (``orgs[].schema``); nothing is written when the org already has it."""
+    base = builtin_catalog()
+    where = f"orgs[{index}].schema"
+    try:
+        incoming = from_solution(read_solution(path.read_bytes()))
+    except OSError as exc:
+        raise SeedError(f"{where}: cannot read {path}: {exc.strerror or exc}") from exc
+    except SolutionError as exc:
+        raise SeedError(f"{where}: {path}: {exc}") from exc
+    store = SqlCustomizations(directory, base)
+    org_id = dataverse.organization(org).id
+    try:
+        if import_schema(store.customizations(org_id), base, incoming) != store.customizations(org_id):
+            store.change(org_id, lambda custom, catalog: import_schema(custom, catalog, incoming))
+    except DataverseError as exc:
+        raise SeedError(f"{where}: {path} cannot be imported into {org}: {exc.message}") from exc
 
 
 def _apply_app(

@@ -184,6 +184,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     """The file appears under its name only once it is complete."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

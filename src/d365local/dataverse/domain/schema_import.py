@@ -722,7 +722,7 @@ def _many_to_one(
             referencing_entity=table,
             referencing_attribute=lookup,
             referenced_navigation=str(item.get("ReferencedEntityNavigationPropertyName") or schema_name),
-            referencing_navigation_name="" if single.lower() == lookup else single,
+            referencing_navigation_name="" if single == lookup else single,
             cascade=CascadeConfiguration(**given),
         )
 
