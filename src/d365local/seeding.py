@@ -126,7 +126,7 @@ def apply_seed_file(
     for index, entry in enumerate(_list(document, "tenants", "the file")):
         where = f"tenants[{index}]"
         try:
-            _apply_tenant(admin, dataverse, directory, _mapping(entry, where), path.parent)
+            _apply_tenant(admin, dataverse, directory, _mapping(entry, where), path)
             first = first or _app_with_secret(admin, directory, _mapping(entry, where))
         except (AdminError, IdentityError, DataverseAdminError, KeyError, TypeError) as exc:
             raise SeedError(f"{path}: {where}: {exc}") from exc
@@ -185,7 +185,7 @@ def _apply_tenant(
     dataverse: DataverseAdmin,
     directory: SqlDirectory,
     entry: Mapping[str, Any],
-    folder: Path,
+    seed_file: Path,
 ) -> None:
     tenant = _ensure_tenant(admin, directory, str(entry["name"]), _optional_str(entry, "id"))
     verified = {d.name for d in tenant.domains}
@@ -207,16 +207,20 @@ def _apply_tenant(
         org_entry = _mapping(org, "orgs[]")
         if org_entry.get("schema") is not None:
             _apply_schema(
-                dataverse, directory, str(org_entry["name"]).lower(), folder / str(org_entry["schema"]), index
+                dataverse, directory, str(org_entry["name"]).lower(), seed_file, str(org_entry["schema"]), index
             )
     for app_entry in _list(entry, "apps", "a tenant"):
         _apply_app(admin, dataverse, directory, tenant, _mapping(app_entry, "apps[]"))
 
 
-def _apply_schema(dataverse: DataverseAdmin, directory: SqlDirectory, org: str, path: Path, index: int) -> None:
-    """The solution's schema in the org (``orgs[].schema``); nothing is written when the org already has it."""
+def _apply_schema(
+    dataverse: DataverseAdmin, directory: SqlDirectory, org: str, seed_file: Path, schema: str, index: int
+) -> None:
+    """The solution's schema in the org (``orgs[].schema``, relative to the seed file); nothing is written when the
+    org already has it."""
     base = builtin_catalog()
-    where = f"orgs[{index}].schema"
+    path = seed_file.parent / schema
+    where = f"{seed_file}: orgs[{index}].schema"
     try:
         incoming = from_solution(read_solution(path.read_bytes()))
     except OSError as exc:

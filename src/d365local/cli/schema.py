@@ -81,7 +81,7 @@ def pull_command(
 ) -> None:
     """Read another org's custom tables, columns, choices, keys and relationships through its metadata Web API and
     create them in the local org. What d365local cannot hold is left out, each with a warning."""
-    from d365local.cli.webapi_session import webapi_session
+    from d365local.cli.webapi_session import WebApiFailed, webapi_session
     from d365local.client.schema_pull import read_custom_schema
     from d365local.dataverse.domain.schema_import import from_metadata
     from d365local.dataverse.schema.builtin_tables import builtin_catalog
@@ -90,8 +90,17 @@ def pull_command(
     known = {e.logical_name for e in base.entities}
     cli.require_database()
     _organization(cli, org)  # an unknown org is said before the remote org is read
-    with webapi_session(cli, source_url) as client, _progress(cli) as progress:
-        pulled = read_custom_schema(client, known=known, tables=tables, prefixes=prefixes, progress=progress)
+    try:
+        with webapi_session(cli, source_url) as client, _progress(cli) as progress:
+            pulled = read_custom_schema(client, known=known, tables=tables, prefixes=prefixes, progress=progress)
+    except WebApiFailed as exc:
+        if os.environ.get("AZURE_CLIENT_ID"):
+            raise
+        raise WebApiFailed(
+            f"{exc.message}\nhint: pull signed in with {cli.data_dir}'s credentials.env (the local server's app). To "
+            "read another org, set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (and AZURE_AUTHORITY_HOST "
+            "for a d365local server) for an app that has an application user there."
+        ) from exc
     notes: list[str] = []
     incoming = from_metadata(pulled.tables, pulled.option_sets, base, notes)
     for note in notes:
@@ -246,7 +255,9 @@ def _apply(
     rows = [[kind, len(added[kind]), ", ".join(sorted(added[kind])[:6]) + (" …" if len(added[kind]) > 6 else "")]
             for kind in added]  # fmt: skip
     cli.emit(view, table(title, ["", "added", "names"], rows))
-    if after == before:
+    if incoming.is_empty:
+        cli.hint("Nothing to import: the source holds no custom schema (or none that --table/--prefix chose).")
+    elif after == before:
         cli.hint("Nothing changed: the org already has this schema.")
     elif not dry_run:
         catalog = after.apply_to(base)
