@@ -141,6 +141,20 @@ INVALID_AUTO_NUMBER_TYPE = DataverseCode("0x8009049A", 400, "{detail}")
 INVALID_CASCADE_LINK_TYPE = DataverseCode(
     "0x80048204", 400, "The cascade link type is not valid for the cascade action."
 )
+INVALID_ENTITY_SET_NAME = DataverseCode(
+    "0x8006089B", 400, "An entity with the specified entity set name {name} already exists. Specify a unique name."
+)
+KEY_NAME_EXISTS = DataverseCode(
+    "0x80060893", 400, "An entity key with the name {name} already exists on entity {entity}."
+)
+KEY_COLUMNS_EXIST = DataverseCode(
+    "0x80060894", 400, "An entity key with the selected attributes already exists on entity."
+)
+CANNOT_DELETE_DUE_TO_ASSOCIATION = DataverseCode(
+    "0x80040227",
+    405,
+    "The object you tried to delete is associated with another object and cannot be deleted. {detail}",
+)
 CANNOT_DELETE_IN_USE = DataverseCode(
     "0x8004F01F",
     400,

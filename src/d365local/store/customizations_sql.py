@@ -13,10 +13,12 @@ organization's schema. A column two organizations define with different storage 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from d365local.dataverse import errors
 from d365local.dataverse.errors import DataverseError
@@ -30,27 +32,62 @@ from d365local.dataverse.schema.metadata import (
 )
 from d365local.store.directory_sql import SqlDirectory
 from d365local.store.generation_cache import GenerationCache
-from d365local.store.record_tables import RecordTables, record_tables_for, sql_type
+from d365local.store.record_tables import (
+    RecordTables,
+    record_tables_for,
+    sql_type,
+    store_fingerprint,
+    stored_fingerprint,
+)
 from d365local.store.records_schema import customizations as documents
 
 Versions = tuple[tuple[str, int], ...]
 
 
-def load_documents(conn: Connection) -> dict[str, tuple[int, Customizations]]:
+_SCHEMA_CODE = (
+    ("d365local.store", "record_tables.py"),
+    ("d365local.dataverse.schema", "builtin_tables.py"),
+    ("d365local.dataverse.schema", "standard_tables.py"),
+    ("d365local.dataverse.schema", "standard_tables.json"),
+    ("d365local.dataverse.schema", "metadata.py"),
+    ("d365local.dataverse.schema", "customizations.py"),
+)
+"""What decides the record tables besides the organizations' documents: their code and the standard catalog."""
+
+
+def inputs_fingerprint(document_texts: Iterable[str]) -> str:
+    """A hash of everything the record tables are built from: equal fingerprints need no DDL (and no catalog: a
+    start-up compares this one row instead of building the tables to compare them)."""
+    digest = hashlib.sha256()
+    for package, name in _SCHEMA_CODE:
+        digest.update(resources.files(package).joinpath(name).read_bytes())
+    for text in sorted(document_texts):
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def _raw_documents(conn: Connection) -> dict[str, tuple[int, str]]:
     rows = conn.execute(select(documents.c.orgid, documents.c.version, documents.c.document)).all()
-    return {row.orgid: (row.version, Customizations.from_json(row.document)) for row in rows}
+    return {row.orgid: (row.version, row.document) for row in rows}
 
 
-def installation_tables(base: Catalog, schemas: Mapping[str, Customizations]) -> RecordTables:
+def load_documents(conn: Connection) -> dict[str, tuple[int, Customizations]]:
+    return {org: (version, Customizations.from_json(text)) for org, (version, text) in _raw_documents(conn).items()}
+
+
+def installation_tables(
+    base: Catalog, schemas: Mapping[str, Customizations], *, last: str | None = None
+) -> RecordTables:
     """The record tables every organization's schema needs: each table and column any organization has (merged),
-    and each organization's own alternate keys as indexes bound to that organization."""
+    and each organization's own alternate keys as indexes bound to that organization. ``last`` is merged last, so a
+    conflict names what the others have."""
     if all(schema.is_empty for schema in schemas.values()):
         return record_tables_for(base)
     extra: dict[str, dict[str, AttributeDefinition]] = {}
     custom: dict[str, EntityDefinition] = {}
     scoped: dict[str, list[tuple[str, KeyDefinition]]] = {}
     intersects: dict[str, ManyToManyDefinition] = {}
-    for org_id in sorted(schemas):
+    for org_id in sorted(schemas, key=lambda org: (org == last, org)):
         schema = schemas[org_id]
         for table, columns in schema.columns.items():
             for column in columns:
@@ -74,10 +111,17 @@ def installation_tables(base: Catalog, schemas: Mapping[str, Customizations]) ->
     return RecordTables(union.apply_to(base), scoped)
 
 
-def ensure_record_tables(conn: Connection, base: Catalog) -> bool:
-    """At start-up (under the start-up lock): the record tables every organization's schema needs."""
-    schemas = {org: document for org, (_version, document) in load_documents(conn).items()}
-    return installation_tables(base, schemas).ensure(conn)
+def ensure_record_tables(conn: Connection, base: Callable[[], Catalog]) -> bool:
+    """At start-up (under the start-up lock): the record tables every organization's schema needs; True when the
+    database had to change. The built-in catalog is only loaded when the inputs changed."""
+    raw = _raw_documents(conn)
+    fingerprint = inputs_fingerprint(text for _version, text in raw.values())
+    if stored_fingerprint(conn) == fingerprint:
+        return False
+    schemas = {org: Customizations.from_json(text) for org, (_version, text) in raw.items()}
+    installation_tables(base(), schemas).evolve(conn)
+    store_fingerprint(conn, fingerprint)
+    return True
 
 
 def _merge_column(columns: dict[str, AttributeDefinition], table: str, column: AttributeDefinition) -> None:
@@ -153,18 +197,49 @@ class SqlCustomizations:
             schemas = {org: doc for org, (_v, doc) in loaded.items()}
             before = installation_tables(self._base, schemas)
             schemas[org_id] = changed
-            after = installation_tables(self._base, schemas)
-            after.ensure(conn)
+            after = installation_tables(self._base, schemas, last=org_id)
+            after.evolve(conn)
             after.remove_absent(conn, before)
-            if version == 0 and org_id not in loaded:
-                conn.execute(insert(documents).values(orgid=org_id, document=changed.to_json(), version=1))
+            _forget(conn, org_id, current.apply_to(self._base), changed.apply_to(self._base), after)
+            text = changed.to_json()
+            if org_id not in loaded:
+                conn.execute(insert(documents).values(orgid=org_id, document=text, version=1))
             else:
                 conn.execute(
-                    update(documents)
-                    .where(documents.c.orgid == org_id)
-                    .values(document=changed.to_json(), version=version + 1)
+                    update(documents).where(documents.c.orgid == org_id).values(document=text, version=version + 1)
                 )
+            store_fingerprint(conn, inputs_fingerprint(t for _v, t in _raw_documents(conn).values()))
         return changed
+
+
+def _forget(conn: Connection, org_id: str, before: Catalog, after: Catalog, tables: RecordTables) -> None:
+    """What one organization deleted but another still has stays in the shared tables: the organization's own data
+    in it goes, as the whole table or column would have gone (a later column of the same name starts empty)."""
+    for entity in before.entities:
+        if entity.logical_name not in tables:
+            continue
+        table = tables[entity.logical_name]
+        kept = after.by_logical_name(entity.logical_name)
+        if kept is None:
+            conn.execute(delete(table).where(table.c.orgid == org_id))
+            continue
+        gone = {
+            name
+            for attribute in entity.columns
+            if kept.column(attribute.logical_name) is None
+            for name in (attribute.logical_name, attribute.type_column)
+            if name in table.c
+        }
+        if gone:
+            conn.execute(update(table).where(table.c.orgid == org_id).values(dict.fromkeys(gone)))
+    remaining = {r.intersect_entity for r in after.many_to_many_relationships}
+    for relationship in before.many_to_many_relationships:
+        if relationship.intersect_entity not in remaining:
+            try:
+                link = tables.intersect(relationship)
+            except KeyError:
+                continue
+            conn.execute(delete(link).where(link.c.orgid == org_id))
 
 
 def _document(conn: Connection, org_id: str) -> tuple[int, Customizations]:

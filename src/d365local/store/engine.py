@@ -128,7 +128,7 @@ def migrate(engine: Engine) -> None:
             command.stamp(config, "head")
         # The record tables follow the catalog, not Alembic (see ``record_tables``); after the migrations, as they
         # reference the organizations table.
-        ensure_record_tables(connection, builtin_catalog())
+        ensure_record_tables(connection, builtin_catalog)
 
 
 @contextlib.contextmanager

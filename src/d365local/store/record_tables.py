@@ -4,10 +4,11 @@ One table per Dataverse table (``dv_<logical name>``), one typed column per attr
 indexes (the org and creation time, every lookup, the primary name, each alternate key), so filters, sorts, keys and
 paging stay SQL. Every row carries ``orgid``: organizations share the tables.
 
-The record tables are not Alembic's: the catalog decides them (the standard tables shipped in the package, and later
-the custom tables and columns organizations add), so ``ensure`` compares the database with the catalog and creates
-what is missing: tables, columns, indexes. It runs under the installation-wide start-up lock, and only when the
-catalog's fingerprint differs from the one recorded in ``settings`` (a start-up with nothing to do reads one row).
+The record tables are not Alembic's: the catalog decides them (the standard tables shipped in the package, and the
+custom tables and columns organizations add), so ``evolve`` compares the database with the catalog and creates what
+is missing: tables, columns, indexes. At start-up it runs under the installation-wide start-up lock, and only when
+the fingerprint of its inputs differs from the one recorded in ``settings`` (``customizations_sql``): a start-up
+with nothing to do reads one row.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -205,32 +206,10 @@ class RecordTables:
         """The table linking the records of an N:N relationship."""
         return self._intersects[relationship.intersect_entity]
 
-    def fingerprint(self) -> str:
-        """A hash of every table, column, type and index: equal fingerprints need no DDL."""
-        digest = hashlib.sha256()
-        for line in _describe(self.metadata.sorted_tables):
-            digest.update(line.encode())
-            digest.update(b"\n")
-        return digest.hexdigest()
-
-    def ensure(self, connection: Connection) -> bool:
+    def evolve(self, connection: Connection) -> None:
         """Create the tables, columns and indexes the database lacks (in the caller's transaction, which should hold
-        the start-up lock); True when it changed the database. Nothing is dropped or narrowed."""
-        fingerprint = self.fingerprint()
-        recorded = system.settings.c
-        stored = connection.execute(
-            select(recorded.value).where(recorded.name == FINGERPRINT_SETTING)
-        ).scalar_one_or_none()
-        if stored == fingerprint:
-            return False
+        the start-up lock or the directory's write lock). Nothing is dropped or narrowed."""
         _Evolution(connection, self.metadata).apply()
-        if stored is None:
-            connection.execute(insert(system.settings).values(name=FINGERPRINT_SETTING, value=fingerprint))
-        else:
-            connection.execute(
-                update(system.settings).where(recorded.name == FINGERPRINT_SETTING).values(value=fingerprint)
-            )
-        return True
 
     def remove_absent(self, connection: Connection, previous: RecordTables) -> None:
         """Drop what ``previous`` had and these tables do not: a deleted table, column or key takes its data and its
@@ -252,13 +231,20 @@ class RecordTables:
                     connection.exec_driver_sql(f"ALTER TABLE {target} DROP COLUMN {preparer.format_column(column)}")
 
 
-def _describe(tables: Iterable[Table]) -> Iterator[str]:
-    for table in tables:
-        yield f"table {table.name}"
-        for column in table.columns:
-            yield f"  column {column.name} {column.type!r} {column.nullable}"
-        for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            yield f"  index {index.name} {index.unique} {[c.name for c in index.columns]}"
+def stored_fingerprint(connection: Connection) -> str | None:
+    """The fingerprint of the schema inputs the record tables were last brought in line with."""
+    recorded = system.settings.c
+    query = select(recorded.value).where(recorded.name == FINGERPRINT_SETTING)
+    return connection.execute(query).scalar_one_or_none()
+
+
+def store_fingerprint(connection: Connection, fingerprint: str) -> None:
+    recorded = system.settings.c
+    changed = connection.execute(
+        update(system.settings).where(recorded.name == FINGERPRINT_SETTING).values(value=fingerprint)
+    )
+    if changed.rowcount == 0:
+        connection.execute(insert(system.settings).values(name=FINGERPRINT_SETTING, value=fingerprint))
 
 
 class _Evolution:

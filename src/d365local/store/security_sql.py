@@ -11,7 +11,24 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.sql.expression import ColumnClause
 
 from d365local.dataverse.domain.model import (
     ACCESS_MODE_NON_INTERACTIVE,
@@ -23,15 +40,44 @@ from d365local.dataverse.domain.model import (
 )
 from d365local.store import schema as t
 from d365local.store.directory_sql import SqlDirectory
-from d365local.store.record_tables import builtin_record_tables
 from d365local.store.records_schema import dataverse_organizations
 
-_TABLES = builtin_record_tables()
-SYSTEMUSER = _TABLES["systemuser"]
-ROLE = _TABLES["role"]
-BUSINESSUNIT = _TABLES["businessunit"]
-role_privileges = _TABLES.role_privileges
-user_roles = _TABLES.user_roles
+# The columns of the record tables this store reads and writes (``record_tables`` defines the tables): lightweight
+# clauses, so that the admin commands need neither the catalog nor the full tables.
+_GUID = String(36)
+
+
+def _stamps() -> tuple[ColumnClause[Any], ...]:
+    return column("createdon", DateTime()), column("modifiedon", DateTime()), column("versionnumber", BigInteger())
+
+
+SYSTEMUSER = table(
+    "dv_systemuser",
+    column("systemuserid", _GUID),
+    column("orgid", _GUID),
+    column("fullname", Text()),
+    column("lastname", Text()),
+    column("domainname", Text()),
+    column("applicationid", _GUID),
+    column("azureactivedirectoryobjectid", _GUID),
+    column("accessmode", Integer()),
+    column("isdisabled", Boolean()),
+    column("islicensed", Boolean()),
+    column("businessunitid", _GUID),
+    *_stamps(),
+)
+ROLE = table(
+    "dv_role", column("roleid", _GUID), column("orgid", _GUID), column("name", Text()), column("businessunitid", _GUID),
+    *_stamps(),
+)  # fmt: skip
+BUSINESSUNIT = table(
+    "dv_businessunit", column("businessunitid", _GUID), column("orgid", _GUID), column("name", Text()), *_stamps()
+)
+role_privileges = table(
+    "dv_roleprivileges", column("orgid", _GUID), column("roleid", _GUID), column("privilege", String(128)),
+    column("depth", Integer()),
+)  # fmt: skip
+user_roles = table("dv_systemuserroles", column("orgid", _GUID), column("systemuserid", _GUID), column("roleid", _GUID))
 
 
 def _when(now: float) -> dt.datetime:

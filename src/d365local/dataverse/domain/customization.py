@@ -75,7 +75,7 @@ def create_table(custom: Customizations, catalog: Catalog, table: NewTable) -> t
         raise DataverseError(errors.DUPLICATE_ENTITY_NAME)
     entity_set = plural(logical)
     if catalog.by_entity_set(entity_set) is not None:
-        raise DataverseError(errors.INVALID_ARGUMENT, detail=f"An entity with the entity set name {entity_set} exists.")
+        raise DataverseError(errors.INVALID_ENTITY_SET_NAME, name=entity_set)
     if table.ownership not in ("UserOwned", "OrganizationOwned"):
         raise DataverseError(
             errors.INVALID_ARGUMENT,
@@ -105,7 +105,8 @@ def create_table(custom: Customizations, catalog: Catalog, table: NewTable) -> t
                 existing=primary_name.logical_name,
             )
         _check_new_column(logical, attribute, columns)
-        columns[attribute.logical_name] = _with_global_options(catalog, attribute)
+        for column in _with_twins(_with_global_options(catalog, attribute)):
+            columns[column.logical_name] = column
     attributes = (
         identifier,
         *columns.values(),
@@ -172,28 +173,36 @@ def add_column(custom: Customizations, catalog: Catalog, table: str, attribute: 
             errors.DUPLICATE_PRIMARY_NAME, new=attribute.logical_name, entity=table, existing=entity.primary_name
         )
     _check_new_column(table, attribute, {a.logical_name: a for a in entity.attributes})
-    attribute = _with_global_options(catalog, attribute)
-    added: tuple[AttributeDefinition, ...] = (attribute,)
-    if attribute.type is AttributeType.MONEY:
-        added += (
-            dataclasses.replace(
-                attribute,
-                logical_name=f"{attribute.logical_name}_base",
-                schema_name=f"{attribute.schema_name}_Base",
-                display_name=f"{attribute.display_name} (Base)",
-                valid_for_create=False,
-                valid_for_update=False,
-                writable=False,
-                required=False,
-                required_level="None",
-            ),
-        )
+    added = _with_twins(_with_global_options(catalog, attribute))
     own = _custom_table(custom, table)
     if own is not None:
         return _replace_table(custom, dataclasses.replace(own, attributes=(*own.attributes, *added)))
     columns = dict(custom.columns)
     columns[table] = (*columns.get(table, ()), *added)
     return dataclasses.replace(custom, columns=columns)
+
+
+def _with_twins(attribute: AttributeDefinition) -> tuple[AttributeDefinition, ...]:
+    """A column and the columns Dataverse adds with it: a Money column's value in the base currency (``x_base``)."""
+    if attribute.type is not AttributeType.MONEY:
+        return (attribute,)
+    twin = dataclasses.replace(
+        attribute,
+        logical_name=f"{attribute.logical_name}_base",
+        schema_name=f"{attribute.schema_name}_Base",
+        display_name=f"{attribute.display_name} (Base)",
+        valid_for_create=False,
+        valid_for_update=False,
+        writable=False,
+        required=False,
+        required_level="None",
+    )
+    return attribute, twin
+
+
+def _is_twin(entity: EntityDefinition, column: str) -> bool:
+    base = entity.column(column.removesuffix("_base")) if column.endswith("_base") else None
+    return base is not None and base.type is AttributeType.MONEY
 
 
 def _custom_column(custom: Customizations, table: str, column: str) -> AttributeDefinition:
@@ -259,6 +268,12 @@ def _swap_column(
 def delete_column(custom: Customizations, catalog: Catalog, table: str, column: str) -> Customizations:
     entity = _existing(catalog, table)
     present = _custom_column(custom, table, column)
+    if _is_twin(entity, column):
+        raise DataverseError(
+            errors.INVALID_ARGUMENT,
+            detail=f"The attribute {table}.{column} belongs to the money column {column.removesuffix('_base')}: "
+            "delete that column instead.",
+        )
     if present.is_primary_name:
         raise DataverseError(errors.CANNOT_DELETE_IN_USE, kind="Attribute", name=f"{table}.{column}", count=1)
     users = [k.schema_name for k in entity.keys if column in k.attributes]
@@ -290,8 +305,8 @@ def delete_table(custom: Customizations, catalog: Catalog, table: str) -> Custom
 def add_key(custom: Customizations, catalog: Catalog, table: str, key: KeyDefinition) -> Customizations:
     entity = _existing(catalog, table)
     check_custom_name(key.schema_name, "key")
-    if any(k.logical_name == key.logical_name for e in catalog.entities for k in e.keys):
-        raise DataverseError(errors.INVALID_ARGUMENT, detail=f"A key with the name {key.schema_name} already exists.")
+    if any(k.logical_name == key.logical_name for k in entity.keys):
+        raise DataverseError(errors.KEY_NAME_EXISTS, name=key.schema_name, entity=table)
     if len(entity.keys) >= MAX_KEYS:
         raise DataverseError(errors.INVALID_ARGUMENT, detail=f"A table can have at most {MAX_KEYS} alternate keys.")
     if not key.attributes or len(key.attributes) > MAX_KEY_COLUMNS:
@@ -304,8 +319,8 @@ def add_key(custom: Customizations, catalog: Catalog, table: str, key: KeyDefini
                 detail=f"The attribute {name} of {table} cannot be part of a key: keys use String, Integer, Decimal, "
                 "DateTime, Lookup or Picklist columns.",
             )
-    if any(k.attributes == key.attributes for k in entity.keys):
-        raise DataverseError(errors.INVALID_ARGUMENT, detail="A key with the same columns already exists.")
+    if any(sorted(k.attributes) == sorted(key.attributes) for k in entity.keys):
+        raise DataverseError(errors.KEY_COLUMNS_EXIST)
     own = _custom_table(custom, table)
     if own is not None:
         return _replace_table(custom, dataclasses.replace(own, keys=(*own.keys, key)))

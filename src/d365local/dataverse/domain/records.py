@@ -26,7 +26,7 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.schema.metadata import EntityDefinition
+from d365local.dataverse.schema.metadata import CascadeConfiguration, EntityDefinition
 
 _NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
 """Tables whose primary name Dataverse composes from other columns."""
@@ -349,7 +349,43 @@ class Records:
         caller.permissions.grant_on(Access.DELETE, entity, existing)
         if if_match is not None and if_match.strip() != "*" and if_match.strip() != etag(existing.get("versionnumber")):
             raise DataverseError(errors.VERSION_MISMATCH)
-        self._store.delete(entity, caller.organization.id, str(existing[entity.primary_id]))
+        with self._store.atomic():
+            self._delete_with_cascades(caller, entity, [str(existing[entity.primary_id])], set())
+
+    def _delete_with_cascades(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, record_ids: Sequence[str], seen: set[str]
+    ) -> None:
+        """Delete records after what their 1:N relationships' delete behaviour asks of the rows pointing at them:
+        Restrict refuses, RemoveLink clears the lookup, Cascade deletes them (and their own dependants) — one query
+        per relationship and level, in the caller's transaction."""
+        org = caller.organization.id
+        seen.update(record_id.lower() for record_id in record_ids)
+        for relationship in caller.catalog.one_to_many(entity.logical_name):
+            behaviour = (relationship.cascade or CascadeConfiguration()).delete
+            child = caller.catalog.by_logical_name(relationship.referencing_entity)
+            lookup = child.column(relationship.referencing_attribute) if child is not None else None
+            if child is None or lookup is None or behaviour not in ("Cascade", "RemoveLink", "Restrict"):
+                continue
+            query = RecordQuery(within=(lookup.logical_name, frozenset(i.lower() for i in record_ids)))
+            rows = [r for r in self._store.select(child, org, query) if str(r[child.primary_id]).lower() not in seen]
+            if not rows:
+                continue
+            if behaviour == "Restrict":
+                raise DataverseError(
+                    errors.CANNOT_DELETE_DUE_TO_ASSOCIATION,
+                    detail=f"{len(rows)} {child.logical_name} record(s) refer to it ({relationship.schema_name}).",
+                )
+            if behaviour == "RemoveLink":
+                cleared = {lookup.logical_name: None}
+                if len(lookup.targets) > 1:
+                    cleared[lookup.type_column] = None
+                for row in rows:
+                    self._store.update(child, org, str(row[child.primary_id]), cleared)
+                continue
+            caller.permissions.grant(Access.DELETE, child)
+            self._delete_with_cascades(caller, child, [str(r[child.primary_id]) for r in rows], seen)
+        for record_id in record_ids:
+            self._store.delete(entity, org, record_id)
 
     def atomic(self) -> AbstractContextManager[None]:
         """Record writes inside happen together or not at all."""

@@ -50,7 +50,7 @@ class MetadataWrites:
             case ("CreateEntities", "POST", 1):
                 return self._create_entities(request, caller)
             case ("EntityDefinitions", "POST", 1) if not first.has_key:
-                table = parse_table(request.json(), option_sets=caller.catalog.option_sets)
+                table = parse_table(_body(request), option_sets=caller.catalog.option_sets)
                 return self._create_table(request, caller, table)
             case ("EntityDefinitions", "DELETE", 1) if first.has_key:
                 return self._delete_table(request, caller, _entity(caller.catalog, first))
@@ -68,7 +68,7 @@ class MetadataWrites:
 
     # -- tables -------------------------------------------------------------------------------------------------
     def _create_entities(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
-        tables = parse_create_entities(request.json(), option_sets=caller.catalog.option_sets)
+        tables = parse_create_entities(_body(request), option_sets=caller.catalog.option_sets)
         _require(caller, "prvCreateEntity")
 
         def change(custom: Customizations, base: Catalog) -> Customizations:
@@ -103,7 +103,7 @@ class MetadataWrites:
         match (part.name, request.method, part.has_key):
             case ("Attributes", "POST", False):
                 _require(caller, "prvCreateAttribute")
-                attribute = parse_attribute(request.json(), table=table, option_sets=caller.catalog.option_sets)
+                attribute = parse_attribute(_body(request), table=table, option_sets=caller.catalog.option_sets)
                 if attribute.type.is_lookup:
                     raise DataverseError(
                         errors.INVALID_ARGUMENT,
@@ -114,7 +114,7 @@ class MetadataWrites:
             case ("Attributes", "PUT", True):
                 _require(caller, "prvWriteAttribute")
                 present = _attribute_name(entity, part)
-                sent = parse_attribute(request.json(), table=table, option_sets=caller.catalog.option_sets)
+                sent = parse_attribute(_body(request), table=table, option_sets=caller.catalog.option_sets)
                 attribute = dataclasses.replace(sent, logical_name=present)
                 self._change(caller, lambda c, cat: customization.update_column(c, cat, table, attribute))
                 return WebResponse(204, {"OData-EntityId": f"{request.base_url}/{request.path}"}, b"")
@@ -125,7 +125,7 @@ class MetadataWrites:
                 return WebResponse(204, {}, b"")
             case ("Keys", "POST", False):
                 _require(caller, "prvCreateEntityKey")
-                key = parse_key(request.json())
+                key = parse_key(_body(request))
                 self._change(caller, lambda c, cat: customization.add_key(c, cat, table, key))
                 return _created(f"{parent}/Keys({key.metadata_id(table)})")
             case ("Keys", "DELETE", True):
@@ -138,7 +138,7 @@ class MetadataWrites:
     # -- relationships and choices ------------------------------------------------------------------------------
     def _create_relationship(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
         _require(caller, "prvCreateRelationship")
-        parsed = parse_relationship(request.json())
+        parsed = parse_relationship(_body(request))
         if isinstance(parsed, OneToManyRequest):
             schema_name = parsed.relationship.schema_name
             self._change(
@@ -159,7 +159,7 @@ class MetadataWrites:
 
     def _create_option_set(self, request: ApiRequest, caller: AuthorizedCaller) -> WebResponse:
         _require(caller, "prvCreateOptionSet")
-        option_set = parse_option_set(request.json())
+        option_set = parse_option_set(_body(request))
         self._change(caller, lambda c, cat: customization.add_option_set(c, cat, option_set))
         return _created(f"{request.base_url}/GlobalOptionSetDefinitions({option_set.metadata_id})")
 
@@ -171,6 +171,16 @@ class MetadataWrites:
 
     def _change(self, caller: AuthorizedCaller, change: Change) -> None:
         self._store.change(caller.organization.id, lambda custom, base: change(custom, custom.apply_to(base)))
+
+
+def _body(request: ApiRequest) -> object:
+    """The JSON body, or Dataverse's error for one that is not JSON (the parsers check its shape)."""
+    try:
+        return request.json()
+    except ValueError as exc:
+        raise DataverseError(
+            errors.INVALID_ARGUMENT, detail=f"The request body is not valid JSON: {exc}"[:300]
+        ) from exc
 
 
 def _require(caller: AuthorizedCaller, privilege: str) -> None:

@@ -342,9 +342,9 @@ class EntityDefinition:
     """Created by a customization (metadata Web API, solution import), not shipped with Dataverse."""
     has_notes: bool = False
     has_activities: bool = False
-    _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
-    _columns: dict[str, AttributeDefinition] = field(default_factory=dict, compare=False, repr=False)
-    _column_list: tuple[AttributeDefinition, ...] = field(default=(), compare=False, repr=False)
+    _by_name: dict[str, AttributeDefinition] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _columns: dict[str, AttributeDefinition] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _column_list: tuple[AttributeDefinition, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.schema_name:
