@@ -209,6 +209,23 @@ class SqlRecordStore:
                 conditions.append(reach)
         return conditions
 
+    def synchronize(self, entity: EntityDefinition, org_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        table = self._table(entity)
+        key = table.c[entity.primary_id]
+        wanted = {str(row[entity.primary_id]).lower(): row for row in rows}
+        with self._connection(write=True) as conn:
+            present = {str(i).lower() for i in conn.execute(select(key).where(table.c.orgid == org_id)).scalars()}
+            stale = sorted(present - set(wanted))
+            if stale:
+                conn.execute(delete(table).where(table.c.orgid == org_id, key.in_(stale)))
+            missing = [row for row_id, row in wanted.items() if row_id not in present]
+            if missing:
+                try:
+                    with conn.begin_nested():
+                        self.insert_many(entity, org_id, missing)
+                except DataverseError:
+                    pass  # another process wrote them at the same moment: they are there
+
     # -- N:N associations ---------------------------------------------------------------------------------------
     def _sides(self, relationship: ManyToManyDefinition) -> tuple[Table, str, str]:
         table = self._intersect(relationship)

@@ -7,7 +7,9 @@ failed condition (``If-Match`` / ``If-None-Match``), 403 0x80040220 naming the m
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -15,6 +17,7 @@ from typing import Any
 
 from d365local.clock import Clock
 from d365local.dataverse import errors
+from d365local.dataverse.domain import sdk_messages
 from d365local.dataverse.domain.binding.binder import bind_filter, bind_orderby
 from d365local.dataverse.domain.binding.projection import Navigation
 from d365local.dataverse.domain.binding.tree import BoundExpression
@@ -26,7 +29,7 @@ from d365local.dataverse.errors import DataverseError
 from d365local.dataverse.odata.payloads import Binding, RecordBody, etag, selected_attributes, storable
 from d365local.dataverse.odata.query_options import QueryOptions
 from d365local.dataverse.odata.resource_path import Segment
-from d365local.dataverse.schema.metadata import CascadeConfiguration, EntityDefinition
+from d365local.dataverse.schema.metadata import CascadeConfiguration, Catalog, EntityDefinition
 
 _NAME_PARTS = {"contact": ("firstname", "lastname"), "lead": ("firstname", "lastname")}
 """Tables whose primary name Dataverse composes from other columns."""
@@ -37,6 +40,9 @@ class Page:
     rows: list[Row]
     more: bool
     count: int | None = None
+
+
+_DERIVED_TABLES = ("sdkmessage", "sdkmessagefilter")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Records:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._store = store
+        self._prepared: weakref.WeakKeyDictionary[Catalog, set[str]] = weakref.WeakKeyDictionary()
+        self._prepared_lock = threading.Lock()
         self._clock = clock
         self._security = security
         """Who may own what: a new owner must be able to read the record (None: owners are not checked)."""
@@ -64,6 +72,7 @@ class Records:
     def locate(self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment) -> Row | None:
         """The row a key segment names — by id or by an alternate key — without a privilege check."""
         org = caller.organization.id
+        self._prepare(caller, entity)
         if key.guid is not None:
             return self._store.fetch(entity, org, str(key.guid))
         names = tuple(sorted(name for name, _ in key.named))
@@ -84,6 +93,24 @@ class Records:
         return ",".join(f"{name}={value}" for name, value in key.named)
 
     # -- read -----------------------------------------------------------------------------------------------------
+    def _prepare(self, caller: AuthorizedCaller, entity: EntityDefinition) -> None:
+        """Tables whose rows derive from the catalog (``sdkmessage``, ``sdkmessagefilter``) get them before the first
+        read of each organization's catalog in this process; custom tables have theirs at once."""
+        if entity.logical_name not in _DERIVED_TABLES:
+            return
+        org = caller.organization.id
+        with self._prepared_lock:
+            if org in self._prepared.get(caller.catalog, set()):
+                return
+        messages = caller.catalog.by_logical_name("sdkmessage")
+        filters = caller.catalog.by_logical_name("sdkmessagefilter")
+        if messages is not None and filters is not None:
+            with self._store.atomic():
+                self._store.synchronize(messages, org, sdk_messages.message_rows())
+                self._store.synchronize(filters, org, sdk_messages.filter_rows(caller.catalog))
+        with self._prepared_lock:
+            self._prepared.setdefault(caller.catalog, set()).add(org)
+
     def retrieve(self, caller: AuthorizedCaller, entity: EntityDefinition, key: Segment) -> Row:
         caller.permissions.grant(Access.READ, entity)
         row = self.locate(caller, entity, key)
@@ -96,6 +123,7 @@ class Records:
         self, caller: AuthorizedCaller, entity: EntityDefinition, options: QueryOptions, *, page_size: int, offset: int
     ) -> Page:
         grant = caller.permissions.grant(Access.READ, entity)
+        self._prepare(caller, entity)
         base = RecordQuery(
             filter=self._bind_filter(caller, entity, options),
             orderby=bind_orderby(options.orderby, entity),
@@ -141,6 +169,7 @@ class Records:
         """The rows with these ids, in one query, without a privilege check (the caller decides what to show)."""
         if not record_ids:
             return []
+        self._prepare(caller, entity)
         query = RecordQuery(within=(entity.primary_id, frozenset(record_ids)), now=self._clock.now())
         return self._store.select(entity, caller.organization.id, query)
 

@@ -106,6 +106,10 @@ class RecordStore(Protocol):
     def atomic(self) -> AbstractContextManager[None]:
         """All record writes inside happen together or not at all (change sets, CreateMultiple)."""
 
+    def synchronize(self, entity: EntityDefinition, org_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Make the organization's rows of a system table exactly ``rows`` (by primary id): the missing ones are
+        inserted, the others deleted, those present left as they are."""
+
     def link(self, relationship: ManyToManyDefinition, org_id: str, first_id: str, second_id: str) -> None:
         """Associate two records of an N:N relationship (``entity1``'s, then ``entity2``'s); DUPLICATE_RECORD if
         they already are."""

@@ -20,8 +20,9 @@ SyntaxValue = bool | int | Decimal | str | uuid.UUID | dt.date | dt.datetime | N
 LiteralValue = bool | int | float | Decimal | str | dt.date | dt.datetime | None
 """A literal as bound: the column's Python type (None is OData's null)."""
 
-STRINGS = (AttributeType.STRING, AttributeType.MEMO)
-"""Text columns: compared case-insensitively, as in Dataverse."""
+STRINGS = (AttributeType.STRING, AttributeType.MEMO, AttributeType.ENTITYNAME, AttributeType.MULTISELECTPICKLIST)
+"""Text columns (a table's logical name, a multi-select's comma-separated values too): compared case-insensitively,
+as in Dataverse."""
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -88,6 +89,8 @@ def _as_datetime(value: object, date_only: bool) -> dt.date | dt.datetime:
 _EDM = {
     AttributeType.STRING: "Edm.String",
     AttributeType.MEMO: "Edm.String",
+    AttributeType.ENTITYNAME: "Edm.String",
+    AttributeType.MULTISELECTPICKLIST: "Edm.String",
     AttributeType.INTEGER: "Edm.Int32",
     AttributeType.BIGINT: "Edm.Int64",
     AttributeType.MONEY: "Edm.Decimal",
