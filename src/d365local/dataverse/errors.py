@@ -141,6 +141,9 @@ INVALID_AUTO_NUMBER_TYPE = DataverseCode("0x8009049A", 400, "{detail}")
 INVALID_CASCADE_LINK_TYPE = DataverseCode(
     "0x80048204", 400, "The cascade link type is not valid for the cascade action."
 )
+INVALID_STATE_STATUS = DataverseCode(
+    "0x80048408", 400, "{status} is not a valid status code for state code {state} on {entity} with Id {id}."
+)
 INVALID_ENTITY_SET_NAME = DataverseCode(
     "0x8006089B", 400, "An entity with the specified entity set name {name} already exists. Specify a unique name."
 )

@@ -322,6 +322,7 @@ class Records:
         if entity.column("owningbusinessunit") is not None:
             values["owningbusinessunit"] = user.business_unit_id
         self._defaults(entity, values)
+        self._settle_state(entity, values, {}, str(identifier))
         self._compose_name(entity, values, {})
         return values
 
@@ -361,6 +362,7 @@ class Records:
         values.update(self._system_columns(entity, self._now(), caller.user_id, creating=False))
         if entity.column("versionnumber") is not None:
             values["versionnumber"] = int(existing.get("versionnumber") or 0) + 1
+        self._settle_state(entity, values, existing, str(existing[entity.primary_id]))
         self._compose_name(entity, values, existing)
         record_id = str(existing[entity.primary_id])
         self._store.update(entity, caller.organization.id, record_id, values)
@@ -523,11 +525,37 @@ class Records:
 
     def _defaults(self, entity: EntityDefinition, values: dict[str, Any]) -> None:
         state = entity.column("statecode")
-        status = entity.column("statuscode")
         if state is not None and values.get("statecode") is None:
             values["statecode"] = state.options[0].value if state.options else 0
-        if status is not None and values.get("statuscode") is None and status.options:
-            values["statuscode"] = status.options[0].value
+
+    def _settle_state(
+        self, entity: EntityDefinition, values: dict[str, Any], existing: Mapping[str, Any], record_id: str
+    ) -> None:
+        """Status reasons belong to states: a new state without a reason gets the state's default reason; a reason
+        must belong to the record's (new or current) state — Dataverse's 0x80048408 otherwise."""
+        state, status = entity.column("statecode"), entity.column("statuscode")
+        if state is None or status is None or not status.options:
+            return
+        state_value = values.get("statecode", existing.get("statecode"))
+        if values.get("statuscode") is None:
+            if "statecode" not in values and existing:
+                return
+            chosen = state.option(int(state_value)) if state_value is not None else None
+            default = chosen.default_status if chosen is not None else None
+            in_state = [o.value for o in status.options if o.state is None or o.state == state_value]
+            values["statuscode"] = default if default is not None else (in_state or [status.options[0].value])[0]
+            return
+        reason = status.option(int(values["statuscode"]))
+        if reason is not None and reason.state is not None and state_value is not None and reason.state != state_value:
+            current = state.option(int(state_value))
+            name = current.invariant_name or current.label if current is not None else str(state_value)
+            raise DataverseError(
+                errors.INVALID_STATE_STATUS,
+                status=values["statuscode"],
+                state=f"{entity.schema_name}State.{name}",
+                entity=entity.logical_name,
+                id=record_id,
+            )
 
     def _compose_name(self, entity: EntityDefinition, values: dict[str, Any], existing: Mapping[str, Any]) -> None:
         parts = _NAME_PARTS.get(entity.logical_name)
