@@ -10,6 +10,7 @@ from pathlib import Path
 from d365local.clock import Clock, SystemClock
 from d365local.dataverse.domain.admin import DataverseAdmin
 from d365local.dataverse.schema.builtin_tables import builtin_catalog
+from d365local.store.customizations_sql import SqlCustomizations
 from d365local.faults import FaultInjection
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
@@ -31,7 +32,10 @@ class Admins:
     def on(cls, database: Database, clock: Clock | None = None) -> Admins:
         clock = clock or SystemClock()
         directory = DirectoryAdmin(database.directory, SecretHasher(database.settings.secret_hash_key()), clock)
-        dataverse = DataverseAdmin(SqlSecurityStore(database.directory), builtin_catalog(), clock)
+        schema = SqlCustomizations(database.directory, builtin_catalog())
+        dataverse = DataverseAdmin(
+            SqlSecurityStore(database.directory), builtin_catalog(), clock, catalogs=schema.catalog
+        )
         faults = FaultInjection(SqlFaults(database.engine, database.directory.bump), directory, dataverse, clock)
         return cls(directory, dataverse, faults)
 

@@ -260,3 +260,22 @@ def test_a_many_to_many_relationship_associates_expands_and_disassociates(
     finally:
         client.tables.delete(second)
         client.tables.delete(first)
+
+
+def test_a_custom_tables_privileges_can_be_given_to_a_role_at_once(client: DataverseClient, trust: Server) -> None:
+    name = table_name("Ticket")
+    logical = name.lower()
+    client.tables.create(name, {})
+    try:
+        role = f"Ticket readers {uuid.uuid4().hex[:6]}"
+        org = trust.credentials["DATAVERSE_URL"]
+        created = trust.cli("role", "create", "--org", org, "--name", role, "--privilege", f"prvRead{logical}:Global")
+        assert created.returncode == 0, created.stderr
+        listed = trust.cli("role", "list", "--org", org, "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert f"prvRead{logical}" in listed.stdout
+        unknown = trust.cli("role", "create", "--org", org, "--name", f"{role} 2", "--privilege", "prvReadnew_nothing")
+        assert unknown.returncode != 0
+        assert "unknown privilege" in unknown.stderr
+    finally:
+        client.tables.delete(logical)

@@ -26,7 +26,7 @@ from d365local.dataverse.domain.storage import SecurityStore
 from d365local.dataverse.schema.metadata import Catalog
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_PRIVILEGE = re.compile(r"^prv[A-Za-z]+$")
+_PRIVILEGE = re.compile(r"^prv[A-Za-z][A-Za-z0-9_]*$")
 MAX_ROLE_NAME = 100
 
 
@@ -42,9 +42,13 @@ class DataverseAdmin:
         clock: Clock,
         *,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        catalogs: Callable[[str], Catalog] | None = None,
     ) -> None:
+        """``catalogs`` gives an organization's own catalog (with its custom tables, whose privileges roles may
+        hold); without it every organization has the built-in ``catalog``."""
         self._store = store
         self._catalog = catalog
+        self._catalogs = catalogs or (lambda _org_id: catalog)
         self._clock = clock
         self._new_id = new_id
 
@@ -145,7 +149,7 @@ class DataverseAdmin:
             raise DataverseAdminError(f"a role name is 1-{MAX_ROLE_NAME} printable characters")
         if any(r.name.lower() == clean.lower() for r in self._store.roles(org.id)):
             raise DataverseAdminError(f"org {org.name} already has a role named {clean!r}")
-        parsed = tuple(self._privilege(p) for p in privileges)
+        parsed = tuple(self._privilege(p, self._catalogs(org.id)) for p in privileges)
         names = [p.name.lower() for p in parsed]
         repeated = next((p.name for p in parsed if names.count(p.name.lower()) > 1), None)
         if repeated is not None:
@@ -175,13 +179,13 @@ class DataverseAdmin:
             raise DataverseAdminError(f"org {org.name} has no role {name!r} (roles: {known})")
         return role
 
-    def _privilege(self, text: str) -> RolePrivilege:
+    def _privilege(self, text: str, catalog: Catalog) -> RolePrivilege:
         name, _, depth = text.partition(":")
         if not _PRIVILEGE.match(name.strip()):
             raise DataverseAdminError(f"a privilege looks like prvReadAccount or prvReadAccount:Basic, got {text!r}")
         # Dataverse's names (prvReadUser), and the table's schema name in their place (prvReadSystemUser) too.
         known: dict[str, str] = {name.lower(): name for name in CUSTOMIZATION_PRIVILEGES}
-        for table in self._catalog.entities:
+        for table in catalog.entities:
             for access in Access:
                 official = privilege_name(access, table.privilege_stem)
                 known[official.lower()] = official

@@ -124,6 +124,7 @@ def create_table(custom: Customizations, catalog: Catalog, table: NewTable) -> t
         ownership=table.ownership,
         is_activity=table.is_activity,
         schema_name=table.schema_name,
+        privilege_table=logical,
         description=table.description,
         is_custom=True,
         has_notes=table.has_notes,
