@@ -10,10 +10,10 @@ from pathlib import Path
 from d365local.clock import Clock, SystemClock
 from d365local.dataverse.domain.admin import DataverseAdmin
 from d365local.dataverse.schema.builtin_tables import builtin_catalog
-from d365local.store.customizations_sql import SqlCustomizations
 from d365local.faults import FaultInjection
 from d365local.identity.admin import DirectoryAdmin
 from d365local.identity.secret_hash import SecretHasher
+from d365local.store.customizations_sql import SqlCustomizations
 from d365local.store.database import Database, open_database
 from d365local.store.faults_sql import SqlFaults
 from d365local.store.security_sql import SqlSecurityStore

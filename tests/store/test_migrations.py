@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from d365local.store import records_schema  # noqa: F401 - the Dataverse side's Alembic tables belong to the schema
-from d365local.store.engine import alembic_config, create_database_engine, exclusive, migrate
 from d365local.store.customizations_sql import inputs_fingerprint
+from d365local.store.engine import alembic_config, create_database_engine, exclusive, migrate
 from d365local.store.record_tables import FINGERPRINT_SETTING, builtin_record_tables
 from d365local.store.schema import metadata
 
