@@ -93,6 +93,31 @@ class Records:
         return ",".join(f"{name}={value}" for name, value in key.named)
 
     # -- read -----------------------------------------------------------------------------------------------------
+    def _mirror_activities(
+        self, caller: AuthorizedCaller, entity: EntityDefinition, rows: Sequence[Mapping[str, Any]], *, creating: bool
+    ) -> None:
+        """Every activity (task, email, phone call…) is also an ``activitypointer`` row with the columns the two
+        share, so ``activitypointers`` lists them all, as in Dataverse."""
+        pointer = _pointer_of(caller.catalog, entity)
+        if pointer is None:
+            return
+        org = caller.organization.id
+        shared = [c.logical_name for c in pointer.columns if entity.column(c.logical_name) is not None]
+        for lookup in pointer.lookups:
+            own = entity.column(lookup.logical_name)
+            if own is not None and len(lookup.targets) > 1 and len(own.targets) > 1:
+                shared.append(lookup.type_column)  # which table a polymorphic lookup points at
+        mirrored = [{name: row[name] for name in shared if name in row} for row in rows]
+        if creating:
+            self._store.insert_many(
+                pointer, org, [{**row, "activitytypecode": entity.logical_name} for row in mirrored]
+            )
+            return
+        for row in mirrored:
+            changed = {name: value for name, value in row.items() if name != pointer.primary_id}
+            if changed:
+                self._store.update(pointer, org, str(row[pointer.primary_id]), changed)
+
     def _prepare(self, caller: AuthorizedCaller, entity: EntityDefinition) -> None:
         """Tables whose rows derive from the catalog (``sdkmessage``, ``sdkmessagefilter``) get them before the first
         read of each organization's catalog in this process; custom tables have theirs at once."""
@@ -281,8 +306,11 @@ class Records:
         key_values: Mapping[str, Any] | None = None,
     ) -> Row:
         caller.permissions.grant(Access.CREATE, entity)
+        _refuse_pointer_writes(entity, "Create")
         values = self._new_row(caller, entity, body, record_id, key_values)
-        self._store.insert(entity, caller.organization.id, values)
+        with self._store.atomic():
+            self._store.insert(entity, caller.organization.id, values)
+            self._mirror_activities(caller, entity, [values], creating=True)
         created = self._store.fetch(entity, caller.organization.id, values[entity.primary_id])
         assert created is not None
         return created
@@ -292,8 +320,11 @@ class Records:
     ) -> list[str]:
         """CreateMultiple: every row validated first, then one insert for all (the caller's transaction decides)."""
         caller.permissions.grant(Access.CREATE, entity)
+        _refuse_pointer_writes(entity, "CreateMultiple")
         rows = [self._new_row(caller, entity, body, None, None) for body in bodies]
-        self._store.insert_many(entity, caller.organization.id, rows)
+        with self._store.atomic():
+            self._store.insert_many(entity, caller.organization.id, rows)
+            self._mirror_activities(caller, entity, rows, creating=True)
         return [str(row[entity.primary_id]) for row in rows]
 
     def _new_row(
@@ -365,7 +396,9 @@ class Records:
         self._settle_state(entity, values, existing, str(existing[entity.primary_id]))
         self._compose_name(entity, values, existing)
         record_id = str(existing[entity.primary_id])
-        self._store.update(entity, caller.organization.id, record_id, values)
+        with self._store.atomic():
+            self._store.update(entity, caller.organization.id, record_id, values)
+            self._mirror_activities(caller, entity, [{**values, entity.primary_id: record_id}], creating=False)
         updated = self._store.fetch(entity, caller.organization.id, record_id)
         assert updated is not None
         return Saved(updated, created=False)
@@ -415,8 +448,11 @@ class Records:
                 continue
             caller.permissions.grant(Access.DELETE, child)
             self._delete_with_cascades(caller, child, [str(r[child.primary_id]) for r in rows], seen)
+        pointer = _pointer_of(caller.catalog, entity)
         for record_id in record_ids:
             self._store.delete(entity, org, record_id)
+            if pointer is not None:
+                self._store.delete(pointer, org, record_id)
 
     def atomic(self) -> AbstractContextManager[None]:
         """Record writes inside happen together or not at all."""
@@ -566,6 +602,22 @@ class Records:
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock.now(), dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _pointer_of(catalog: Catalog, entity: EntityDefinition) -> EntityDefinition | None:
+    """The ``activitypointer`` table an activity table's rows are mirrored to (None for other tables)."""
+    if not entity.is_activity or entity.logical_name == "activitypointer":
+        return None
+    return catalog.by_logical_name("activitypointer")
+
+
+def _refuse_pointer_writes(entity: EntityDefinition, message: str) -> None:
+    if entity.logical_name == "activitypointer":
+        raise DataverseError(
+            errors.INVALID_ARGUMENT,
+            detail=f"The '{message}' method does not support entities of type 'activitypointer'. Create the activity "
+            "in its own table (tasks, emails, phonecalls…).",
+        )
 
 
 def _appends(bindings: Sequence[Binding]) -> bool:
