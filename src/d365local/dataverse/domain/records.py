@@ -306,7 +306,7 @@ class Records:
         key_values: Mapping[str, Any] | None = None,
     ) -> Row:
         caller.permissions.grant(Access.CREATE, entity)
-        _refuse_pointer_writes(entity, "Create")
+        _refuse_creates(entity, "Create")
         values = self._new_row(caller, entity, body, record_id, key_values)
         with self._store.atomic():
             self._store.insert(entity, caller.organization.id, values)
@@ -320,7 +320,7 @@ class Records:
     ) -> list[str]:
         """CreateMultiple: every row validated first, then one insert for all (the caller's transaction decides)."""
         caller.permissions.grant(Access.CREATE, entity)
-        _refuse_pointer_writes(entity, "CreateMultiple")
+        _refuse_creates(entity, "CreateMultiple")
         rows = [self._new_row(caller, entity, body, None, None) for body in bodies]
         with self._store.atomic():
             self._store.insert_many(entity, caller.organization.id, rows)
@@ -611,12 +611,20 @@ def _pointer_of(catalog: Catalog, entity: EntityDefinition) -> EntityDefinition 
     return catalog.by_logical_name("activitypointer")
 
 
-def _refuse_pointer_writes(entity: EntityDefinition, message: str) -> None:
-    if entity.logical_name == "activitypointer":
+_NOT_CREATABLE = {
+    "activitypointer": " Create the activity in its own table (tasks, emails, phonecalls…).",
+    "sdkmessage": " Its rows are the platform's messages.",
+    "sdkmessagefilter": " Its rows follow the tables and the messages they take.",
+}
+
+
+def _refuse_creates(entity: EntityDefinition, message: str) -> None:
+    """Tables whose rows the platform keeps (derived from other rows or from the catalog)."""
+    hint = _NOT_CREATABLE.get(entity.logical_name)
+    if hint is not None:
         raise DataverseError(
             errors.INVALID_ARGUMENT,
-            detail=f"The '{message}' method does not support entities of type 'activitypointer'. Create the activity "
-            "in its own table (tasks, emails, phonecalls…).",
+            detail=f"The '{message}' method does not support entities of type '{entity.logical_name}'.{hint}",
         )
 
 
