@@ -219,13 +219,6 @@ def test_a_deleted_column_is_dropped_with_its_data(env: Env) -> None:
     assert env.values("account", env.org_a, logical) == [None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema/metadata.py:345-354 (EntityDefinition name indexes shared through dataclasses.replace): after "
-    "delete_column the account definition of the installation's tables still lists the column, so while any "
-    "other customization exists store/customizations_sql.py change() → remove_absent never drops it and its "
-    "data survives the delete",
-)
 def test_a_deleted_column_is_dropped_while_other_customizations_remain(env: Env) -> None:
     keep, name = unique("Keep"), unique("Score")
     logical = name.lower()
@@ -236,13 +229,6 @@ def test_a_deleted_column_is_dropped_while_other_customizations_remain(env: Env)
     assert logical not in env.columns("dv_account")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/customizations_sql.py change(): a column (or table) one organization deletes while another "
-    "organization still has it stays in the shared record table with the first organization's values, which come "
-    "back when it re-adds the column; the deleting org's values should be cleared (UPDATE … SET col = NULL / "
-    "DELETE … WHERE orgid = :org)",
-)
 def test_a_column_deleted_by_one_org_while_another_keeps_it_loses_that_orgs_data(env: Env) -> None:
     name = unique("Score")
     logical = name.lower()
@@ -350,13 +336,6 @@ def test_one_column_with_two_storage_types_in_two_organizations_is_refused(env: 
     assert env.version(env.org_b) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/customizations_sql.py installation_tables/_merge_column: organizations are merged in id order, so "
-    "when the changing organization's id sorts first the refusal names its own type as the other organization's "
-    "('another storage type (String)' for a column the other org has as Integer); merge the other organizations "
-    "first, the changing one last",
-)
 def test_the_refusal_names_the_other_organizations_type(env: Env) -> None:
     first, changing = sorted((env.org_a, env.org_b), reverse=True)  # the changing org's id sorts first
     name = unique("Value")

@@ -63,9 +63,8 @@ def _fresh(entity: EntityDefinition) -> EntityDefinition:
 
 @pytest.fixture(autouse=True)
 def _isolated_builtin_catalog() -> Iterator[None]:
-    """Each test on its own copy of the built-in catalog, so that one test's columns never reach the next one's
-    catalog through the shared name indexes (the bug ``test_a_custom_column_never_reaches_the_built_in_catalog``
-    shows)."""
+    """Each test on its own copy of the built-in catalog: a test's changes can never reach the next test's catalog
+    (``test_a_custom_column_never_reaches_the_built_in_catalog`` checks the real one is not changed either)."""
     builtin = builtin_catalog()
     _BASE[:] = [
         Catalog(
@@ -225,11 +224,6 @@ def test_an_entity_set_name_taken_is_refused() -> None:
     assert "new_boxes" in raised.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/customization.py create_table answers 0x80040203 InvalidArgument for a taken entity set name; "
-    "docs/reference/metadata-writes.md §1.3 gives Dataverse's 0x8006089B InvalidEntitySetName",
-)
 def test_an_entity_set_name_taken_is_0x8006089b() -> None:
     custom, catalog = with_table(table=new_table("new_Box"))
     with pytest.raises(DataverseError) as raised:
@@ -310,13 +304,6 @@ def test_a_custom_column_on_account_extends_the_built_in_table() -> None:
     assert [a.logical_name for a in account.attributes][-1] == "new_score"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema/metadata.py:345-354: EntityDefinition's _by_name/_columns are init fields, so dataclasses.replace "
-    "(Customizations.apply_to, customization._replace_table) hands the new definition the original's dicts and "
-    "__post_init__ .update()s them: a column one organization adds shows in column()/attribute()/lookups of the "
-    "process-wide builtin_catalog() (every other org's catalog) and stays there after it is deleted",
-)
 def test_a_custom_column_never_reaches_the_built_in_catalog() -> None:
     name = f"new_leak{uuid.uuid4().hex[:8]}"
     builtin = builtin_catalog()
@@ -380,11 +367,6 @@ def test_a_money_column_gets_its_read_only_base_twin() -> None:
     assert "new_Budget_Base" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/customization.py create_table adds no <x>_base twin for a Money column given with the new table "
-    "(only add_column does); docs/reference/metadata-writes.md §3.3: every money column x has x_base",
-)
 def test_a_money_column_of_a_new_table_gets_its_base_twin() -> None:
     _custom, entity = customization.create_table(EMPTY, base(), new_table(attributes=(column("new_Budget", T.MONEY),)))
     assert entity.attribute("new_budget_base") is not None
@@ -473,12 +455,6 @@ def test_the_primary_name_column_of_a_custom_table_cannot_be_deleted() -> None:
     assert custom.tables[0].attribute("new_name") is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/customization.py delete_column accepts deleting a money column's x_base twin (it is is_custom "
-    "because add_column copies the flag), leaving x without it; docs/reference/metadata-writes.md §3.6: "
-    "0x80048cfe CannotDeleteBaseMoneyCalculationAttribute",
-)
 def test_a_money_base_twin_cannot_be_deleted_on_its_own() -> None:
     custom = customization.add_column(EMPTY, base(), "account", column("new_Budget", T.MONEY))
     with pytest.raises(DataverseError):
@@ -587,53 +563,36 @@ def test_a_key_name_needs_a_prefix() -> None:
     assert "Invalid name for key NameKey" in message
 
 
-def test_duplicate_keys_are_refused() -> None:
+def test_duplicate_keys_are_0x80060893_and_0x80060894() -> None:
     custom = customization.add_key(EMPTY, base(), "account", KeyDefinition("new_NameKey", ("name",)))
     catalog = custom.apply_to(base())
     message = raises(
-        errors.INVALID_ARGUMENT,
+        errors.KEY_NAME_EXISTS,
         customization.add_key,
         custom,
         catalog,
         "account",
         KeyDefinition("NEW_namekey", ("fax",)),
     )
-    assert message == "A key with the name NEW_namekey already exists."
+    assert message == "An entity key with the name NEW_namekey already exists on entity account."
     message = raises(
-        errors.INVALID_ARGUMENT,
+        errors.KEY_COLUMNS_EXIST,
         customization.add_key,
         custom,
         catalog,
         "account",
         KeyDefinition("new_Other", ("name",)),
     )
-    assert message == "A key with the same columns already exists."
+    assert message == "An entity key with the selected attributes already exists on entity."
     # the built-in accountnumber key counts too
-    message = raises(
-        errors.INVALID_ARGUMENT,
+    raises(
+        errors.KEY_COLUMNS_EXIST,
         customization.add_key,
         EMPTY,
         base(),
         "account",
         KeyDefinition("new_Number", ("accountnumber",)),
     )
-    assert message == "A key with the same columns already exists."
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/customization.py add_key answers 0x80040203 for a taken key name and for a key over the same "
-    "columns; docs/reference/metadata-writes.md §4 gives 0x80060893 EntityKeyNameExists and 0x80060894 "
-    "EntityKeyWithSelectedAttributesExists",
-)
-def test_duplicate_keys_have_dataverse_codes() -> None:
-    custom = customization.add_key(EMPTY, base(), "account", KeyDefinition("new_NameKey", ("name",)))
-    catalog = custom.apply_to(base())
-    with pytest.raises(DataverseError) as same_name:
-        customization.add_key(custom, catalog, "account", KeyDefinition("new_NameKey", ("fax",)))
-    with pytest.raises(DataverseError) as same_columns:
-        customization.add_key(custom, catalog, "account", KeyDefinition("new_Other", ("name",)))
-    assert (same_name.value.code.code, same_columns.value.code.code) == ("0x80060893", "0x80060894")
 
 
 def test_deleting_a_key() -> None:
@@ -747,12 +706,6 @@ def test_a_table_referenced_by_another_tables_lookup_is_0x8004f01f() -> None:
     assert message.startswith("The Entity(new_project) component cannot be deleted because it is referenced by 1 other")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema/metadata.py:345-354 (shared name indexes after dataclasses.replace): the lookup removed with its "
-    "relationship stays in task's _columns, so Catalog still derives a new_project→task relationship and "
-    "delete_table keeps answering 0x8004F01F",
-)
 def test_a_table_can_be_deleted_once_the_relationship_to_it_is_gone() -> None:
     custom, catalog = with_table()
     changed = customization.add_one_to_many(custom, catalog, one_to_many(), column("new_ProjectId", T.LOOKUP))
